@@ -1,0 +1,68 @@
+"""Finish the bake: drop the files of options not chosen, make the first commit, print next steps.
+
+Nothing here touches the network; a missing git only skips the commit.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+LICENSE = {{ cookiecutter.license | tojson }}
+LOGGER = {{ cookiecutter.logger | tojson }}
+LOGGERS = {{ cookiecutter._loggers | list | tojson }}
+PACKAGE = {{ cookiecutter.package_name | tojson }}
+SLUG = {{ cookiecutter.project_slug | tojson }}
+AUTHOR = {{ cookiecutter.author_name | tojson }}
+EMAIL = {{ cookiecutter.author_email | tojson }}
+
+
+def prune(project: Path) -> None:
+    """Remove what belongs to options that were not chosen."""
+    if LICENSE == "none":
+        (project / "LICENSE").unlink()
+    for logger in LOGGERS:
+        if logger != LOGGER:
+            for lock in (project / "requirements").glob(f"{logger}.*"):
+                lock.unlink()
+
+
+def first_commit(project: Path) -> str:
+    """Make the project a git repository with one commit; say what happened."""
+    git = shutil.which("git")
+    if git is None:
+        return "git not found: run `git init` yourself (pre-commit needs a repository)."
+    identity = ["-c", f"user.name={AUTHOR}", "-c", f"user.email={EMAIL}"]
+    steps = {
+        "init": [git, "init", "--quiet", "--initial-branch=main"],
+        "add": [git, "add", "--all"],
+        "commit": [git, *identity, "commit", "--quiet", "--no-verify", "-m", "Initial commit from fsdl-template"],
+    }
+    for name, step in steps.items():
+        result = subprocess.run(step, cwd=project, capture_output=True, text=True)
+        if result.returncode != 0:
+            return f"git {name} failed ({result.stderr.strip()}): finish the first commit by hand."
+    return "Created a git repository with the first commit."
+
+
+def main() -> None:
+    project = Path.cwd()
+    prune(project)
+    print(first_commit(project))
+    print(
+        f"""
+Next steps:
+  cd {SLUG}
+  conda env create -f environment.yml        # GPU box (environment-cpu.yml on a laptop)
+  conda activate {SLUG}
+  make sync                                  # install the locked packages for this machine
+  python -m {PACKAGE} fit --preset debug     # a one-batch smoke run
+  python -m {PACKAGE} fit                    # the real run: logs and checkpoints go to runs/
+  nox -s lint tests                          # what CI runs
+"""
+    )
+
+
+if __name__ == "__main__":
+    main()

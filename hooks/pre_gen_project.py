@@ -1,0 +1,114 @@
+"""Check every answer before cookiecutter writes anything.
+
+Each bad answer gets one line that names the answer and the fix; the bake then stops with a non-zero
+exit and cookiecutter removes the half-made project folder.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import sys
+
+# tojson turns each answer into a valid Python string literal, whatever characters it holds.
+ANSWERS = {
+    "project_name": {{ cookiecutter.project_name | tojson }},
+    "project_slug": {{ cookiecutter.project_slug | tojson }},
+    "package_name": {{ cookiecutter.package_name | tojson }},
+    "description": {{ cookiecutter.description | tojson }},
+    "author_name": {{ cookiecutter.author_name | tojson }},
+    "author_email": {{ cookiecutter.author_email | tojson }},
+    "python_version": {{ cookiecutter.python_version | tojson }},
+    "license": {{ cookiecutter.license | tojson }},
+    "logger": {{ cookiecutter.logger | tojson }},
+}
+LOGGERS = {{ cookiecutter._loggers | list | tojson }}
+
+SUPPORTED_PYTHONS = ("3.11", "3.12")
+LICENSES = ("MIT", "BSD-3-Clause", "Apache-2.0", "none")
+# Importing the project must not shadow what it imports (or what pytest collects).
+DEPENDENCY_MODULES = {
+    "torch",
+    "torchvision",
+    "lightning",
+    "pytorch_lightning",
+    "lightning_fabric",
+    "torchmetrics",
+    "jsonargparse",
+    "sklearn",
+    "numpy",
+    "yaml",
+    "tensorboard",
+    "rich",
+    "nox",
+    "pytest",
+    "tests",
+    "test",
+    "src",
+}
+SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+PACKAGE = re.compile(r"[a-z][a-z0-9_]*")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+
+
+def problems(answers: dict[str, str]) -> list[str]:
+    """Return one message per bad answer, each naming the answer and how to fix it."""
+    found = []
+    for key in ("project_name", "description", "author_name"):
+        value = answers[key]
+        if not value.strip():
+            found.append(f"{key} is empty: give a non-empty {key.replace('_', ' ')}.")
+        elif any(ch in value for ch in "\n\r\t") or not value.isprintable():
+            found.append(f"{key} {value!r} holds control characters: use one line of plain text.")
+
+    slug = answers["project_slug"]
+    if not SLUG.fullmatch(slug):
+        found.append(
+            f"project_slug {slug!r} is not a valid distribution name: use lowercase letters, digits "
+            "and single dashes, starting with a letter (for example 'digit-classifier')."
+        )
+
+    package = answers["package_name"]
+    if not (PACKAGE.fullmatch(package) and package.isidentifier()):
+        found.append(
+            f"package_name {package!r} is not a valid import name: use lowercase letters, digits "
+            "and underscores, starting with a letter (for example 'digit_classifier')."
+        )
+    elif keyword.iskeyword(package) or keyword.issoftkeyword(package):
+        found.append(f"package_name {package!r} is a Python keyword: choose another name.")
+    elif package in sys.stdlib_module_names:
+        found.append(
+            f"package_name {package!r} shadows the standard library module {package!r}: "
+            f"choose another name, for example '{package}_project'."
+        )
+    elif package in DEPENDENCY_MODULES:
+        found.append(
+            f"package_name {package!r} shadows the module {package!r} the project depends on: "
+            f"choose another name, for example '{package}_project'."
+        )
+
+    email = answers["author_email"]
+    if not EMAIL.fullmatch(email):
+        found.append(f"author_email {email!r} is not an email address: use the form name@example.com.")
+
+    python = answers["python_version"]
+    if python not in SUPPORTED_PYTHONS:
+        found.append(
+            f"python_version {python!r} is not supported: choose one of {', '.join(SUPPORTED_PYTHONS)}."
+        )
+    if answers["license"] not in LICENSES:
+        found.append(f"license {answers['license']!r} is unknown: choose one of {', '.join(LICENSES)}.")
+    if answers["logger"] not in LOGGERS:
+        found.append(f"logger {answers['logger']!r} is unknown: choose one of {', '.join(LOGGERS)}.")
+    return found
+
+
+def main() -> int:
+    found = problems(ANSWERS)
+    for message in found:
+        print(f"error: {message}", file=sys.stderr)
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

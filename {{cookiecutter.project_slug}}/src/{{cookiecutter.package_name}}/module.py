@@ -1,0 +1,78 @@
+"""The training logic: loss, metrics, optimizer and schedule around the network in `model.py`."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from lightning.pytorch import LightningModule
+from lightning.pytorch.utilities.types import OptimizerLRSchedulerConfig
+
+from {{ cookiecutter.package_name }}.data import NUM_CLASSES
+from {{ cookiecutter.package_name }}.model import ConvNet
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+class Classifier(LightningModule):
+    """Cross-entropy classification with AdamW and a cosine learning-rate schedule stepped per batch."""
+
+    def __init__(
+        self,
+        channels: int = 32,
+        hidden: int = 128,
+        learning_rate: float = 3e-3,
+        weight_decay: float = 1e-4,
+        compile: bool = False,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = ConvNet(NUM_CLASSES, channels, hidden)
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.compile_net = compile
+
+    def configure_model(self) -> None:
+        # Compiled here, on the device, once; the checkpoint keeps the plain module's names.
+        if self.compile_net:
+            self.net.compile()
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        logits: torch.Tensor = self.net(images)
+        return logits
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        images, labels = batch
+        loss = F.cross_entropy(self(images), labels)
+        # Not on the progress bar: that would copy it to the CPU every step and stall the GPU.
+        # The bar shows it through LiveLossProgressBar instead, without a sync.
+        self.log("train/loss", loss)
+        return loss
+
+    def _evaluate(self, batch: Batch, stage: str) -> None:
+        images, labels = batch
+        logits = self(images)
+        loss = F.cross_entropy(logits, labels)
+        accuracy = (logits.argmax(dim=1) == labels).float().mean()
+        # Averaged over the epoch and across processes, so every rank reports the same value.
+        self.log(f"{stage}/loss", loss, sync_dist=True)
+        self.log(f"{stage}/acc", accuracy, prog_bar=True, sync_dist=True)
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
+        self._evaluate(batch, "test")
+
+    def predict_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        images, _ = batch
+        return self(images).argmax(dim=1)
+
+    def configure_optimizers(self) -> OptimizerLRSchedulerConfig:
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+        )
+        total_steps = max(1, int(self.trainer.estimated_stepping_batches))
+        schedule = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=self.learning_rate, total_steps=total_steps
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}

@@ -1,0 +1,61 @@
+"""A progress bar that shows the training loss without stalling the GPU.
+
+Putting a metric on the bar the usual way (`self.log(..., prog_bar=True)`) copies it to the CPU every
+step, which blocks the host until the GPU has caught up: up to 20% of the throughput of a small model.
+This bar starts a non-blocking copy of each step's loss into pinned memory and shows the newest copy
+that has already arrived, at most a step or two old.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch.callbacks import TQDMProgressBar
+from lightning.pytorch.utilities.types import STEP_OUTPUT
+
+
+class LiveLossProgressBar(TQDMProgressBar):
+    """TQDM bar with a `loss` field fed by asynchronous device-to-host copies."""
+
+    def __init__(self, refresh_rate: int = 1) -> None:
+        super().__init__(refresh_rate=refresh_rate)
+        self._in_flight: list[tuple[torch.Tensor, torch.cuda.Event | None]] = []
+        self._shown: float | None = None
+
+    def on_train_batch_end(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        outputs: STEP_OUTPUT,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+        if isinstance(loss, torch.Tensor):
+            self._start_copy(loss.detach())
+        self._collect_arrived()
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+
+    def _start_copy(self, loss: torch.Tensor) -> None:
+        if loss.device.type != "cuda":
+            self._in_flight.append((loss.float().cpu(), None))  # already on the host: free
+            return
+        host = torch.empty((), dtype=torch.float32, pin_memory=True)
+        host.copy_(loss.float(), non_blocking=True)
+        arrived = torch.cuda.Event()
+        arrived.record()
+        self._in_flight.append((host, arrived))
+
+    def _collect_arrived(self) -> None:
+        while self._in_flight and (self._in_flight[0][1] is None or self._in_flight[0][1].query()):
+            host, _ = self._in_flight.pop(0)
+            self._shown = float(host)
+        del self._in_flight[:-4]  # keep a few copies in flight at most; older ones are stale anyway
+
+    def get_metrics(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
+        items = super().get_metrics(trainer, pl_module)
+        if self._shown is not None:
+            items["loss"] = f"{self._shown:.3f}"
+        return items

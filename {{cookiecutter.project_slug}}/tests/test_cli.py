@@ -1,0 +1,111 @@
+"""The command line as a user runs it: training to accuracy, presets, the run directory, bad input."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from {{ cookiecutter.package_name }} import presets
+from {{ cookiecutter.package_name }}.cli import build, main
+
+# The accuracy the README promises for `fit` with the defaults, reached on CPU in seconds.
+DOCUMENTED_TEST_ACCURACY = 0.95
+QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+
+
+def test_fit_reaches_the_documented_test_accuracy(in_tmp_dir: Path) -> None:
+    cli = build(["fit", "--trainer.max_epochs", "6", *QUIET])
+    results = cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path="best")
+    assert results[0]["test/acc"] >= DOCUMENTED_TEST_ACCURACY
+
+
+def test_a_run_writes_config_logs_and_checkpoints_into_one_directory(in_tmp_dir: Path) -> None:
+    build(["fit", "--trainer.max_epochs", "1", *QUIET])
+    runs = list((in_tmp_dir / "runs").glob("*/version_*"))
+    assert len(runs) == 1
+    run = runs[0]
+    names = {path.name for path in run.iterdir()}
+    assert {"config.yaml", "hparams.yaml", "checkpoints"} <= names
+    assert {path.name for path in (run / "checkpoints").iterdir()} >= {"last.ckpt"}
+    assert len(list((run / "checkpoints").glob("epoch000-val_acc*.ckpt"))) == 1
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["trainer"]["max_epochs"] == 1
+
+
+def test_every_preset_parses_and_has_a_description() -> None:
+    described = presets.available()
+    assert {"cpu", "gpu", "ddp", "fp16", "bf16", "debug"} <= set(described)
+    for name, description in described.items():
+        assert description, f"preset {name} has no first-line comment"
+        assert isinstance(yaml.safe_load(presets.path(name).read_text()), dict)
+
+
+def test_presets_compose_in_order_and_flags_win(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["fit", "--preset", "cpu", "--preset=bf16", "--trainer.max_epochs", "7", "--print_config"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 0
+    trainer = yaml.safe_load(capsys.readouterr().out)["trainer"]
+    assert (trainer["accelerator"], trainer["precision"], trainer["max_epochs"]) == ("cpu", "bf16-mixed", 7)
+
+
+def test_presets_command_lists_each_preset_on_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["presets"])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == list(presets.available())
+
+
+def test_bf16_preset_trains_on_cpu(in_tmp_dir: Path) -> None:
+    cli = build(["fit", "--preset", "cpu", "--preset", "bf16", "--trainer.max_steps", "20", *QUIET])
+    assert cli.trainer.precision == "bf16-mixed"
+    assert math.isfinite(cli.trainer.callback_metrics["val/loss"].item())
+
+
+def test_debug_preset_runs_one_batch_and_writes_nothing(in_tmp_dir: Path) -> None:
+    cli = build(["fit", "--preset", "debug", *QUIET])
+    assert cli.trainer.global_step == 1
+    assert list(in_tmp_dir.iterdir()) == []
+
+
+def _fails_with(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_unknown_preset_is_refused_with_the_valid_names(
+    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    error = _fails_with(["fit", "--preset", "gpus"], capsys)
+    assert error.startswith("error: unknown preset 'gpus'; valid presets: bf16, ")
+    assert list(in_tmp_dir.iterdir()) == []
+
+
+def test_contradicting_presets_are_refused(
+    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    error = _fails_with(["fit", "--preset", "fp16", "--preset", "bf16"], capsys)
+    assert "presets 'fp16' and 'bf16' conflict: trainer.precision" in error
+    assert list(in_tmp_dir.iterdir()) == []
+
+
+def test_fp16_on_cpu_is_refused_before_anything_is_written(
+    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    error = _fails_with(["fit", "--preset", "cpu", "--preset", "fp16"], capsys)
+    assert "needs a CUDA GPU" in error and "use --preset bf16" in error
+    assert list(in_tmp_dir.iterdir()) == []
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message a machine without a GPU gives")
+def test_gpu_preset_without_a_gpu_is_refused_with_the_fix(
+    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    error = _fails_with(["fit", "--preset", "gpu"], capsys)
+    assert "no CUDA GPU is visible" in error and "--preset cpu" in error
+    assert list(in_tmp_dir.iterdir()) == []

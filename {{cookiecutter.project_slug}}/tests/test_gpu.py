@@ -1,0 +1,42 @@
+"""The GPU presets on a real GPU; skipped, with the reason, on machines without one."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from {{ cookiecutter.package_name }}.cli import build, main
+
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU; none is visible"),
+]
+
+
+@pytest.mark.parametrize(
+    "preset_args",
+    [
+        ["--preset", "gpu"],
+        ["--preset", "gpu", "--preset", "bf16"],
+        ["--preset", "gpu", "--preset", "fp16"],
+        ["--preset", "ddp", "--preset", "bf16"],
+    ],
+    ids=["gpu", "gpu-bf16", "gpu-fp16", "ddp-bf16"],
+)
+def test_gpu_presets_train_to_accuracy(preset_args: list[str], in_tmp_dir: Path) -> None:
+    cli = build(["fit", *preset_args, "--trainer.max_epochs", "6", "--trainer.enable_progress_bar", "false"])
+    assert cli.trainer.strategy.root_device.type == "cuda"
+    loss = cli.trainer.callback_metrics["val/loss"].item()
+    assert math.isfinite(loss)
+    assert cli.trainer.callback_metrics["val/acc"].item() > 0.9
+
+
+def test_bf16_is_refused_on_gpus_without_it(capsys: pytest.CaptureFixture[str]) -> None:
+    if torch.cuda.is_bf16_supported():
+        pytest.skip("this GPU supports bfloat16")
+    with pytest.raises(SystemExit):
+        main(["fit", "--preset", "gpu", "--preset", "bf16"])
+    assert "needs bfloat16" in capsys.readouterr().err
