@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+PYTHON = {{ cookiecutter.python_version | tojson }}
 LICENSE = {{ cookiecutter.license | tojson }}
 LOGGER = {{ cookiecutter.logger | tojson }}
 LOGGERS = {{ cookiecutter._loggers | list | tojson }}
@@ -16,6 +17,13 @@ PACKAGE = {{ cookiecutter.package_name | tojson }}
 SLUG = {{ cookiecutter.project_slug | tojson }}
 AUTHOR = {{ cookiecutter.author_name | tojson }}
 EMAIL = {{ cookiecutter.author_email | tojson }}
+
+
+def place_locks(project: Path) -> None:
+    """Move the locks compiled for the chosen Python into requirements/; drop the others."""
+    for lock in (project / "locks" / f"py{PYTHON}").glob("*.txt"):
+        lock.replace(project / "requirements" / lock.name)
+    shutil.rmtree(project / "locks")
 
 
 def prune(project: Path) -> None:
@@ -48,6 +56,7 @@ def first_commit(project: Path) -> str:
 
 def main() -> None:
     project = Path.cwd()
+    place_locks(project)
     prune(project)
     print(first_commit(project))
     print(

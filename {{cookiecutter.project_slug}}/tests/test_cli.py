@@ -45,12 +45,14 @@ def test_every_preset_parses_and_has_a_description() -> None:
 
 
 def test_presets_compose_in_order_and_flags_win(capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["fit", "--preset", "cpu", "--preset=bf16", "--trainer.max_epochs", "7", "--print_config"]
+    args = ["fit", "--preset", "cpu", "--preset=bf16", "--trainer.max_epochs=7", "--print_config"]
     with pytest.raises(SystemExit) as exit_info:
         main(args)
     assert exit_info.value.code == 0
     trainer = yaml.safe_load(capsys.readouterr().out)["trainer"]
-    assert (trainer["accelerator"], trainer["precision"], trainer["max_epochs"]) == ("cpu", "bf16-mixed", 7)
+    assert trainer["accelerator"] == "cpu"
+    assert trainer["precision"] == "bf16-mixed"
+    assert trainer["max_epochs"] == 7
 
 
 def test_presets_command_lists_each_preset_on_one_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -102,7 +104,7 @@ def test_fp16_on_cpu_is_refused_before_anything_is_written(
     assert list(in_tmp_dir.iterdir()) == []
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message a machine without a GPU gives")
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks what a machine without a GPU says")
 def test_gpu_preset_without_a_gpu_is_refused_with_the_fix(
     in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -27,7 +27,9 @@ pytestmark = [
     ids=["gpu", "gpu-bf16", "gpu-fp16", "ddp-bf16"],
 )
 def test_gpu_presets_train_to_accuracy(preset_args: list[str], in_tmp_dir: Path) -> None:
-    cli = build(["fit", *preset_args, "--trainer.max_epochs", "6", "--trainer.enable_progress_bar", "false"])
+    cli = build(
+        ["fit", *preset_args, "--trainer.max_epochs", "6", "--trainer.enable_progress_bar", "false"]
+    )
     assert cli.trainer.strategy.root_device.type == "cuda"
     loss = cli.trainer.callback_metrics["val/loss"].item()
     assert math.isfinite(loss)

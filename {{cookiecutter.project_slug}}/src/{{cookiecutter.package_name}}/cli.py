@@ -1,8 +1,8 @@
 """The command line: LightningCLI's fit/validate/test/predict, with presets and a hardware check first.
 
-    python -m {{ cookiecutter.package_name }} fit --preset gpu --preset bf16 --trainer.max_epochs 20
-    python -m {{ cookiecutter.package_name }} fit --print_config          # the merged configuration
-    python -m {{ cookiecutter.package_name }} presets                     # what each preset does
+python -m {{ cookiecutter.package_name }} fit --preset gpu --preset bf16 --trainer.max_epochs 20
+python -m {{ cookiecutter.package_name }} fit --print_config          # the merged configuration
+python -m {{ cookiecutter.package_name }} presets                     # what each preset does
 """
 
 from __future__ import annotations
@@ -74,7 +74,9 @@ class TrainingCLI(LightningCLI):
         if self.trainer.is_global_zero:
             print(f"Run directory: {run_directory}")
             if isinstance(checkpoint, ModelCheckpoint) and checkpoint.best_model_path:
-                print(f"Best checkpoint: {checkpoint.best_model_path} ({checkpoint.best_model_score:.4f})")
+                print(
+                    f"Best checkpoint: {checkpoint.best_model_path} ({checkpoint.best_model_score:.4f})"
+                )
 
 
 def build(args: list[str], run: bool = True) -> TrainingCLI:

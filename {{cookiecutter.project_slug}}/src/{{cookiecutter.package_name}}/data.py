@@ -57,7 +57,11 @@ class DigitsDataModule(LightningDataModule):
             stratify=y_rest,
             random_state=self.split_seed,
         )
-        for name, x, y in (("train", x_train, y_train), ("val", x_val, y_val), ("test", x_test, y_test)):
+        for name, x, y in (
+            ("train", x_train, y_train),
+            ("val", x_val, y_val),
+            ("test", x_test, y_test),
+        ):
             self.splits[name] = TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
 
     def _loader(self, split: str, train: bool) -> DataLoader[tuple[torch.Tensor, ...]]:
@@ -70,7 +74,7 @@ class DigitsDataModule(LightningDataModule):
                 f"choose a multiple of {world_size}."
             )
         # The same sampler at every world size: rank r takes every N-th index of one seeded shuffle.
-        sampler = DistributedSampler(
+        sampler: DistributedSampler[tuple[torch.Tensor, ...]] = DistributedSampler(
             self.splits[split],
             num_replicas=world_size,
             rank=rank,

@@ -65,7 +65,7 @@ class Classifier(LightningModule):
 
     def predict_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         images, _ = batch
-        return self(images).argmax(dim=1)
+        return self.forward(images).argmax(dim=1)
 
     def configure_optimizers(self) -> OptimizerLRSchedulerConfig:
         optimizer = torch.optim.AdamW(

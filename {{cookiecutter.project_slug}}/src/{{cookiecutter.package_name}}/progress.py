@@ -44,14 +44,17 @@ class LiveLossProgressBar(TQDMProgressBar):
             return
         host = torch.empty((), dtype=torch.float32, pin_memory=True)
         host.copy_(loss.float(), non_blocking=True)
-        arrived = torch.cuda.Event()
+        arrived = torch.cuda.Event()  # type: ignore[no-untyped-call]  # torch leaves it unannotated
         arrived.record()
         self._in_flight.append((host, arrived))
 
     def _collect_arrived(self) -> None:
-        while self._in_flight and (self._in_flight[0][1] is None or self._in_flight[0][1].query()):
-            host, _ = self._in_flight.pop(0)
+        while self._in_flight:
+            host, arrived = self._in_flight[0]
+            if arrived is not None and not arrived.query():  # type: ignore[no-untyped-call]
+                break
             self._shown = float(host)
+            self._in_flight.pop(0)
         del self._in_flight[:-4]  # keep a few copies in flight at most; older ones are stale anyway
 
     def get_metrics(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
