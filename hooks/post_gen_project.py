@@ -59,18 +59,20 @@ def main() -> None:
     place_locks(project)
     prune(project)
     print(first_commit(project))
-    print(
-        f"""
-Next steps:
-  cd {SLUG}
-  conda env create -f environment.yml        # GPU box (environment-cpu.yml on a laptop)
-  conda activate {SLUG}
-  make sync                                  # install the locked packages for this machine
-  python -m {PACKAGE} fit --preset debug     # a one-batch smoke run
-  python -m {PACKAGE} fit                    # the real run: logs and checkpoints go to runs/
-  nox -s lint tests                          # what CI runs
-"""
-    )
+    steps = [
+        (f"cd {SLUG}", ""),
+        ("conda env create -f environment.yml", "GPU box; environment-cpu.yml elsewhere"),
+        (f"conda activate {SLUG}", ""),
+        ("pip install --require-hashes --no-deps -r requirements/dev.txt", "nox and the tools"),
+        ("nox -s sync", "the locked packages for this machine"),
+        (f"python -m {PACKAGE} fit --preset debug", "a one-batch smoke test"),
+        (f"python -m {PACKAGE} fit", "a real run: see runs/"),
+        ("nox -s lint tests", "what CI runs"),
+    ]
+    width = max(len(command) for command, _ in steps)
+    print("\nNext steps:")
+    for command, why in steps:
+        print(f"  {command:{width}}  # {why}" if why else f"  {command}")
 
 
 if __name__ == "__main__":

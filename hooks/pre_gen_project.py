@@ -61,12 +61,22 @@ def problems(answers: dict[str, str]) -> list[str]:
         elif any(ch in value for ch in "\n\r\t") or not value.isprintable():
             found.append(f"{key} {value!r} holds control characters: use one line of plain text.")
 
+    if found and found[0].startswith("project_name"):
+        # The slug and package name derive from the project name: fix that first.
+        return found + other_problems(answers)
+    return found + name_problems(answers) + other_problems(answers)
+
+
+def name_problems(answers: dict[str, str]) -> list[str]:
+    """Problems of the distribution and package names."""
+    found = []
     slug = answers["project_slug"]
     if not SLUG.fullmatch(slug):
         found.append(
             f"project_slug {slug!r} is not a valid distribution name: use lowercase letters, digits "
             "and single dashes, starting with a letter (for example 'digit-classifier')."
         )
+        return found  # the package name derives from the slug: fix that first
 
     package = answers["package_name"]
     if not (PACKAGE.fullmatch(package) and package.isidentifier()):
@@ -87,6 +97,12 @@ def problems(answers: dict[str, str]) -> list[str]:
             f"choose another name, for example '{package}_project'."
         )
 
+    return found
+
+
+def other_problems(answers: dict[str, str]) -> list[str]:
+    """Problems of the email and the choice answers."""
+    found = []
     email = answers["author_email"]
     if not EMAIL.fullmatch(email):
         found.append(f"author_email {email!r} is not an email address: use the form name@example.com.")

@@ -1,0 +1,57 @@
+"""Fixtures of the template's tests: an isolated home, and a function that bakes a project."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from cookiecutter.main import cookiecutter  # type: ignore[import-untyped]  # no type hints
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+Bake = Callable[..., Path]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Point HOME, caches, cookiecutter's replay dir and temp files at a scratch folder.
+
+    Nothing the tests run (cookiecutter, pre-commit, mypy, pip, nox) writes to the real home.
+    """
+    home = tmp_path_factory.mktemp("home")
+    config = home / "cookiecutter.yaml"
+    config.write_text(
+        f"replay_dir: {home / 'replay'}\ncookiecutters_dir: {home / 'cookiecutters'}\n"
+    )
+    (home / "tmp").mkdir()
+    patch = pytest.MonkeyPatch()
+    for name, value in {
+        "HOME": home,
+        "XDG_CACHE_HOME": home / "cache",
+        "PRE_COMMIT_HOME": home / "pre-commit",
+        "COOKIECUTTER_CONFIG": config,
+        "TMPDIR": home / "tmp",
+    }.items():
+        patch.setenv(name, str(value))
+    yield home
+    patch.undo()
+
+
+@pytest.fixture
+def bake(tmp_path: Path) -> Bake:
+    """Bake the template with `answers` into a fresh folder; return the project's path."""
+
+    def run(**answers: str) -> Path:
+        output = tmp_path / "out"
+        project = cookiecutter(
+            str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(output)
+        )
+        return Path(project)
+
+    return run
+
+
+def environment_without_venv_markers() -> dict[str, str]:
+    """The current environment, for subprocesses that must not inherit pytest's own variables."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}

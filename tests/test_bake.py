@@ -1,0 +1,171 @@
+"""Every valid combination of answers bakes into exactly the expected files, all of which parse."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import Bake
+from options import all_combinations, label
+
+COMBINATIONS = all_combinations()
+
+# The files of a project baked with the defaults (package `digit_classifier`), .git/ aside.
+DEFAULT_FILES = {
+    ".flake8",
+    ".github/workflows/ci.yml",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "LICENSE",
+    "Makefile",
+    "README.md",
+    "environment-cpu.yml",
+    "environment.yml",
+    "noxfile.py",
+    "pyproject.toml",
+    "requirements/dev.in",
+    "requirements/dev.txt",
+    "requirements/prod-cpu.txt",
+    "requirements/prod.in",
+    "requirements/prod.txt",
+    "requirements/tensorboard.in",
+    "requirements/tensorboard.txt",
+    "src/digit_classifier/__init__.py",
+    "src/digit_classifier/__main__.py",
+    "src/digit_classifier/cli.py",
+    "src/digit_classifier/data.py",
+    "src/digit_classifier/defaults.yaml",
+    "src/digit_classifier/hardware.py",
+    "src/digit_classifier/model.py",
+    "src/digit_classifier/module.py",
+    "src/digit_classifier/presets.py",
+    "src/digit_classifier/presets/bf16.yaml",
+    "src/digit_classifier/presets/compile.yaml",
+    "src/digit_classifier/presets/cpu.yaml",
+    "src/digit_classifier/presets/ddp.yaml",
+    "src/digit_classifier/presets/debug.yaml",
+    "src/digit_classifier/presets/fp16.yaml",
+    "src/digit_classifier/presets/gpu.yaml",
+    "src/digit_classifier/presets/overfit.yaml",
+    "src/digit_classifier/progress.py",
+    "src/digit_classifier/py.typed",
+    "tests/conftest.py",
+    "tests/ddp_fit.py",
+    "tests/test_cli.py",
+    "tests/test_data.py",
+    "tests/test_ddp.py",
+    "tests/test_gpu.py",
+    "tests/test_model.py",
+}
+# The CPU build of torch that prod-cpu.txt locks exists on this machine for Python 3.11 only;
+# a 3.12 project compiles its CPU lock with `nox -s lock` where download.pytorch.org is reachable.
+PYTHONS_WITH_CPU_LOCK = {"3.11"}
+# Jinja left behind; GitHub Actions' own `${{ expr }}` is not template syntax.
+TEMPLATE_SYNTAX = re.compile(r"(?<!\$)\{\{|\{%|cookiecutter\.")
+
+
+def expected_files(combination: dict[str, str]) -> set[str]:
+    files = set(DEFAULT_FILES)
+    if combination["license"] == "none":
+        files.remove("LICENSE")
+    if combination["logger"] != "tensorboard":
+        files -= {"requirements/tensorboard.in", "requirements/tensorboard.txt"}
+    if combination["python_version"] not in PYTHONS_WITH_CPU_LOCK:
+        files.remove("requirements/prod-cpu.txt")
+    return files
+
+
+def project_files(project: Path) -> set[str]:
+    return {
+        path.relative_to(project).as_posix()
+        for path in project.rglob("*")
+        if path.is_file() and ".git" not in path.relative_to(project).parts
+    }
+
+
+@pytest.mark.parametrize("combination", COMBINATIONS, ids=label)
+def test_combination_bakes_into_exactly_the_expected_files(
+    bake: Bake, combination: dict[str, str]
+) -> None:
+    project = bake(**combination)
+    assert project_files(project) == expected_files(combination)
+
+
+@pytest.mark.parametrize("combination", COMBINATIONS, ids=label)
+def test_baked_files_parse_and_hold_no_template_syntax(
+    bake: Bake, combination: dict[str, str]
+) -> None:
+    project = bake(**combination)
+    for name in sorted(project_files(project)):
+        path = project / name
+        text = path.read_text()
+        if not name.endswith(".txt"):  # locks hold only pins and hashes
+            assert not TEMPLATE_SYNTAX.search(text), f"template syntax left in {name}"
+        if path.suffix == ".py":
+            ast.parse(text, filename=name)
+        elif path.suffix in (".yaml", ".yml"):
+            assert yaml.safe_load(text) is not None, f"{name} is empty"
+        elif path.suffix == ".toml":
+            tomllib.loads(text)
+        elif path.suffix == ".json":
+            json.loads(text)
+
+
+def test_answers_flow_into_metadata_license_and_versions(bake: Bake) -> None:
+    project = bake(
+        project_name="Speech Lab",
+        description='Says "hello" in 3 languages',
+        author_name="Ada Lovelace",
+        author_email="ada@example.org",
+        python_version="3.12",
+        license="Apache-2.0",
+    )
+    assert project.name == "speech-lab"
+    metadata = tomllib.loads((project / "pyproject.toml").read_text())
+    assert metadata["project"]["name"] == "speech-lab"
+    assert metadata["project"]["description"] == 'Says "hello" in 3 languages'
+    assert metadata["project"]["authors"] == [{"name": "Ada Lovelace", "email": "ada@example.org"}]
+    assert metadata["project"]["requires-python"] == ">=3.12"
+    assert metadata["project"]["scripts"] == {"speech-lab": "speech_lab.cli:main"}
+    assert metadata["tool"]["mypy"]["python_version"] == "3.12"
+    assert (project / "src" / "speech_lab" / "cli.py").exists()
+    license_text = (project / "LICENSE").read_text()
+    assert license_text.startswith("Apache License") and "Ada Lovelace" in license_text
+    assert "python=3.12" in (project / "environment.yml").read_text()
+
+
+def test_bake_makes_a_git_repository_with_one_commit(bake: Bake) -> None:
+    project = bake()
+    log = subprocess.run(
+        ["git", "log", "--format=%s"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert log.stdout.splitlines() == ["Initial commit from fsdl-template"]
+    status = subprocess.run(
+        ["git", "status", "--porcelain"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert status.stdout == ""
+
+
+def test_bake_without_git_still_succeeds(
+    bake: Bake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    bin_without_git = tmp_path / "bin"
+    bin_without_git.mkdir()
+    monkeypatch.setenv("PATH", str(bin_without_git))
+    project = bake()
+    assert not (project / ".git").exists()
+    assert (project / "pyproject.toml").exists()

@@ -1,0 +1,45 @@
+"""Baked projects pass their own `nox -s lint tests`, using every answer of every option once.
+
+These run in the current environment (`nox --no-venv`), which the template's noxfile builds once from
+the shipped locks; `test_fresh_install.py` covers a fresh environment for the defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import Bake
+from options import covering_combinations, label
+
+
+def run_generated_checks(project: Path, *sessions: str) -> subprocess.CompletedProcess[str]:
+    # A project for Python 3.12 cannot be installed into this 3.11 environment (the CPU torch wheel
+    # here is for 3.11 only), so its package is imported from src/ instead of installed.
+    environment = {**os.environ, "PYTHONPATH": str(project / "src")}
+    command = ["nox", "--no-venv", "--no-color", "-s", *sessions]
+    return subprocess.run(
+        command,
+        cwd=project,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+@pytest.mark.parametrize("combination", covering_combinations(), ids=label)
+def test_baked_project_passes_its_own_lint_and_tests(
+    bake: Bake, combination: dict[str, str]
+) -> None:
+    project = bake(**combination)
+    result = run_generated_checks(project, "lint", "tests")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-5000:]
+    assert "nox > Session lint was successful" in output
+    assert re.search(r"^mypy --strict\.+Passed$", output, re.MULTILINE), output[-5000:]
+    assert "nox > Session tests was successful" in output
+    assert " passed" in output and " failed" not in output
