@@ -1,7 +1,7 @@
-"""Baked projects pass their own `nox -s lint tests`, using every answer of every option once.
+"""Baked projects pass their own `nox -s lint tests`, using every answer of every option.
 
-These run in the current environment (`nox --no-venv`), which the template's noxfile builds once from
-the shipped locks; `test_fresh_install.py` covers a fresh environment for the defaults.
+These run in the current environment (`nox --no-venv`), which the template's noxfile builds once
+from the shipped locks.
 """
 
 from __future__ import annotations
