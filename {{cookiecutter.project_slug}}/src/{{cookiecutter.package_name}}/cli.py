@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Callable
 from importlib.resources import files
 from typing import Any
 
@@ -91,16 +92,23 @@ def build(args: list[str], run: bool = True) -> TrainingCLI:
     )
 
 
-def print_presets() -> None:
+def print_presets(args: list[str]) -> None:
+    """`presets`: each preset's name and one-line description."""
     for name, description in presets.available().items():
         print(f"{name:10} {description}")
+
+
+# The project's own subcommands, beside LightningCLI's fit/validate/test/predict.
+COMMANDS: dict[str, Callable[[list[str]], None]] = {
+    "presets": print_presets,
+}
 
 
 def main(args: list[str] | None = None) -> None:
     """Entry point of `python -m {{ cookiecutter.package_name }}` and the console script."""
     argv = sys.argv[1:] if args is None else args
-    if argv[:1] == ["presets"]:
-        print_presets()
+    if argv[:1] and argv[0] in COMMANDS:
+        COMMANDS[argv[0]](argv[1:])
         return
     # We hand LightningCLI the command line after expanding presets; its "args and sys.argv" warning
     # is for callers that pass unrelated arguments, which is not the case here.
