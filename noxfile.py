@@ -49,7 +49,7 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The template's tests: bake every option combination, run baked projects' own checks."""
     install_project_locks(session)
-    session.run("pytest", *session.posargs)
+    session.run("pytest", *(session.posargs or ["tests"]))
 
 
 @nox.session(python=PYTHON)

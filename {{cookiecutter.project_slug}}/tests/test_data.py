@@ -8,7 +8,12 @@ from typing import cast
 import torch
 from lightning.pytorch import Trainer
 
-from {{ cookiecutter.package_name }}.data import IMAGE_SHAPE, NUM_CLASSES, DigitsDataModule
+from {{ cookiecutter.package_name }}.data import (
+    IMAGE_SHAPE,
+    NUM_CLASSES,
+    DigitsDataModule,
+    EpochBatchSampler,
+)
 
 
 def test_batches_are_float_images_in_unit_range_with_integer_labels() -> None:
@@ -43,9 +48,19 @@ def test_the_same_seed_gives_the_same_split() -> None:
 
 def _first_batch_indices(data: DigitsDataModule, world_size: int, rank: int) -> set[int]:
     data.trainer = cast(Trainer, SimpleNamespace(world_size=world_size, global_rank=rank))
-    loader = data.train_dataloader()
-    indices = list(iter(loader.batch_sampler or []))[0]
-    return set(indices)
+    batches = data.train_dataloader().sampler
+    first: list[int] = next(iter(batches))
+    return set(first)
+
+
+def test_each_epoch_shuffles_anew() -> None:
+    data = DigitsDataModule(batch_size=64)
+    data.setup()
+    batches = data.train_dataloader().sampler
+    assert isinstance(batches, EpochBatchSampler)
+    first_epoch = next(iter(batches))
+    batches.set_epoch(1)
+    assert next(iter(batches)) != first_epoch
 
 
 def test_two_ranks_together_load_the_one_process_global_batch() -> None:

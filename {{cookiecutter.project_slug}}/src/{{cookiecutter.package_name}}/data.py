@@ -7,10 +7,38 @@ import torch
 from lightning.pytorch import LightningDataModule
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
-from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, Sampler, TensorDataset
 
 NUM_CLASSES = 10
 IMAGE_SHAPE = (1, 8, 8)
+
+
+class EpochBatchSampler(BatchSampler):
+    """torch's BatchSampler, passing the epoch on to its sampler so each epoch shuffles anew."""
+
+    def set_epoch(self, epoch: int) -> None:
+        set_epoch = getattr(self.sampler, "set_epoch", None)
+        if callable(set_epoch):
+            set_epoch(epoch)
+
+
+def batched_loader(
+    dataset: TensorDataset, batches: Sampler[list[int]], num_workers: int = 0
+) -> DataLoader[tuple[torch.Tensor, ...]]:
+    """A loader that gathers each batch with one indexing operation per tensor.
+
+    The usual per-sample `dataset[i]` and stacking costs far more CPU time than the small models
+    here take on a GPU; indexing the tensors with the whole batch of indices at once keeps the input
+    pipeline well ahead of training (`bench` reports its ceiling).
+    """
+    return DataLoader(
+        dataset,
+        batch_size=None,  # each "index" the sampler yields is already a whole batch
+        sampler=batches,
+        num_workers=num_workers,
+        pin_memory=torch.cuda.is_available(),
+        persistent_workers=num_workers > 0,
+    )
 
 
 class DigitsDataModule(LightningDataModule):
@@ -74,7 +102,7 @@ class DigitsDataModule(LightningDataModule):
                 f"choose a multiple of {world_size}."
             )
         # The same sampler at every world size: rank r takes every N-th index of one seeded shuffle.
-        sampler: DistributedSampler[tuple[torch.Tensor, ...]] = DistributedSampler(
+        sampler: DistributedSampler[int] = DistributedSampler(
             self.splits[split],
             num_replicas=world_size,
             rank=rank,
@@ -82,14 +110,10 @@ class DigitsDataModule(LightningDataModule):
             seed=self.split_seed,
             drop_last=train,
         )
-        return DataLoader(
+        return batched_loader(
             self.splits[split],
-            batch_size=self.batch_size // world_size,
-            sampler=sampler,
-            drop_last=train,
-            num_workers=self.num_workers,
-            pin_memory=torch.cuda.is_available(),
-            persistent_workers=self.num_workers > 0,
+            EpochBatchSampler(sampler, self.batch_size // world_size, drop_last=train),
+            self.num_workers,
         )
 
     def train_dataloader(self) -> DataLoader[tuple[torch.Tensor, ...]]:

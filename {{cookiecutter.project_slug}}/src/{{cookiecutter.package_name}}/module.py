@@ -45,7 +45,7 @@ class Classifier(LightningModule):
         loss = F.cross_entropy(self(images), labels)
         # Not on the progress bar: that would copy it to the CPU every step and stall the GPU.
         # The bar shows it through LiveLossProgressBar instead, without a sync.
-        self.log("train/loss", loss)
+        self.log("train/loss", loss, on_step=True, on_epoch=True)
         return loss
 
     def _evaluate(self, batch: Batch, stage: str) -> None:
