@@ -18,7 +18,7 @@ from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from {{ cookiecutter.package_name }} import hardware, presets
+from {{ cookiecutter.package_name }} import bench, hardware, presets
 from {{ cookiecutter.package_name }}.data import DigitsDataModule
 from {{ cookiecutter.package_name }}.module import Classifier
 from {{ cookiecutter.package_name }}.progress import LiveLossProgressBar
@@ -101,6 +101,7 @@ def print_presets(args: list[str]) -> None:
 # The project's own subcommands, beside LightningCLI's fit/validate/test/predict.
 COMMANDS: dict[str, Callable[[list[str]], None]] = {
     "presets": print_presets,
+    "bench": bench.main,
 }
 
 
