@@ -68,8 +68,12 @@ class Classifier(LightningModule):
         return self.forward(images).argmax(dim=1)
 
     def configure_optimizers(self) -> OptimizerLRSchedulerConfig:
+        # Fused AdamW on a GPU: faster, and with fp16 its loss scaling needs no host sync per step.
         optimizer = torch.optim.AdamW(
-            self.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+            self.parameters(),
+            lr=self.learning_rate,
+            weight_decay=self.weight_decay,
+            fused=self.device.type == "cuda",
         )
         total_steps = max(1, int(self.trainer.estimated_stepping_batches))
         schedule = torch.optim.lr_scheduler.OneCycleLR(
