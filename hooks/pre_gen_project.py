@@ -47,6 +47,8 @@ DEPENDENCY_MODULES = {
     "src",
 }
 SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+# Longer names push generated lines past the 100 columns that black and flake8 enforce.
+MAX_SLUG, MAX_PACKAGE = 40, 30
 PACKAGE = re.compile(r"[a-z][a-z0-9_]*")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 
@@ -77,12 +79,23 @@ def name_problems(answers: dict[str, str]) -> list[str]:
             "and single dashes, starting with a letter (for example 'digit-classifier')."
         )
         return found  # the package name derives from the slug: fix that first
+    if len(slug) > MAX_SLUG:
+        found.append(
+            f"project_slug {slug!r} is {len(slug)} characters long: use at most {MAX_SLUG} "
+            "(a shorter project name, or set project_slug and package_name yourself)."
+        )
+        return found
 
     package = answers["package_name"]
     if not (PACKAGE.fullmatch(package) and package.isidentifier()):
         found.append(
             f"package_name {package!r} is not a valid import name: use lowercase letters, digits "
             "and underscores, starting with a letter (for example 'digit_classifier')."
+        )
+    elif len(package) > MAX_PACKAGE:
+        found.append(
+            f"package_name {package!r} is {len(package)} characters long: use at most "
+            f"{MAX_PACKAGE}, for example {package[:MAX_PACKAGE].rstrip('_')!r}."
         )
     elif keyword.iskeyword(package) or keyword.issoftkeyword(package):
         found.append(f"package_name {package!r} is a Python keyword: choose another name.")

@@ -66,6 +66,14 @@ BAD_ANSWERS = [
     ),
     ({"package_name": "tests"}, "package_name 'tests' shadows the module 'tests'"),
     (
+        {"project_name": "A" * 41},
+        f"project_slug '{'a' * 41}' is 41 characters long: use at most 40",
+    ),
+    (
+        {"package_name": "p" * 31},
+        f"package_name '{'p' * 31}' is 31 characters long: use at most 30",
+    ),
+    (
         {"author_email": "ada.example.org"},
         "author_email 'ada.example.org' is not an email address",
     ),

@@ -62,9 +62,13 @@ DEFAULT_FILES = {
     "src/digit_classifier/presets/fp16.yaml",
     "src/digit_classifier/presets/gpu.yaml",
     "src/digit_classifier/presets/overfit.yaml",
+    "src/digit_classifier/presets/profile.yaml",
     "src/digit_classifier/progress.py",
+    "src/digit_classifier/provenance.py",
     "src/digit_classifier/py.typed",
+    "src/digit_classifier/resume.py",
     "tests/conftest.py",
+    "tests/crash.py",
     "tests/ddp_fit.py",
     "tests/test_bench.py",
     "tests/test_cli.py",
@@ -72,6 +76,8 @@ DEFAULT_FILES = {
     "tests/test_ddp.py",
     "tests/test_gpu.py",
     "tests/test_model.py",
+    "tests/test_provenance.py",
+    "tests/test_resume.py",
 }
 # The CPU build of torch that prod-cpu.txt locks exists on this machine for Python 3.11 only;
 # a 3.12 project compiles its CPU lock with `nox -s lock` where download.pytorch.org is reachable.

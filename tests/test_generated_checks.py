@@ -43,3 +43,10 @@ def test_baked_project_passes_its_own_lint_and_tests(
     assert re.search(r"^mypy --strict\.+Passed$", output, re.MULTILINE), output[-5000:]
     assert "nox > Session tests was successful" in output
     assert " passed" in output and " failed" not in output
+
+
+def test_longest_allowed_names_still_pass_lint(bake: Bake) -> None:
+    # Names enter generated lines; at the longest the answer checks allow, black and flake8 pass.
+    project = bake(project_slug="a" * 40, package_name="p" * 30)
+    result = run_generated_checks(project, "lint")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]

@@ -111,3 +111,26 @@ def test_gpu_preset_without_a_gpu_is_refused_with_the_fix(
     error = _fails_with(["fit", "--preset", "gpu"], capsys)
     assert "no CUDA GPU is visible" in error and "--preset cpu" in error
     assert list(in_tmp_dir.iterdir()) == []
+
+
+def test_ddp_with_a_single_process_is_refused_with_the_fix(
+    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["fit", "--trainer.accelerator=cpu", "--trainer.devices=1", "--trainer.strategy=ddp"]
+    error = _fails_with(args, capsys)
+    assert "trainer.strategy=ddp with a single process" in error and "--trainer.devices 2" in error
+    assert list(in_tmp_dir.iterdir()) == []
+
+
+def test_compile_without_a_cpp_compiler_is_refused(
+    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(in_tmp_dir))  # no compiler on PATH
+    error = _fails_with(["fit", "--preset", "cpu", "--preset", "compile"], capsys)
+    assert "needs a C++ compiler" in error and "drop --preset compile" in error
+
+
+def test_profile_preset_writes_its_report_into_the_run_directory(in_tmp_dir: Path) -> None:
+    cli = build(["fit", "--preset", "profile", "--trainer.max_steps=5", *QUIET])
+    report = Path(cli.trainer.log_dir or "") / "fit-profile.txt"
+    assert "run_training_batch" in report.read_text()

@@ -5,7 +5,7 @@ same data path (`data.batched_loader`), in the same process. The Lightning loop 
 it: the project's logger on and the progress bar showing a live loss. Only the steps after a
 warm-up are timed, with one device synchronisation at each end of the window.
 
-    python -m {{ cookiecutter.package_name }} bench                                # every workload and setting
+    python -m {{ cookiecutter.package_name }} bench      # every workload and setting
     python -m {{ cookiecutter.package_name }} bench --workloads gpt --settings bf16 compile
 """
 

@@ -11,17 +11,20 @@ import sys
 import warnings
 from collections.abc import Callable
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import torch
 from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
+from jsonargparse import Namespace
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from {{ cookiecutter.package_name }} import bench, hardware, presets
+from {{ cookiecutter.package_name }} import bench, hardware, presets, resume
 from {{ cookiecutter.package_name }}.data import DigitsDataModule
 from {{ cookiecutter.package_name }}.module import Classifier
 from {{ cookiecutter.package_name }}.progress import LiveLossProgressBar
+from {{ cookiecutter.package_name }}.provenance import RunProvenance
 
 DEFAULTS = str(files(__package__) / "defaults.yaml")
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
@@ -36,6 +39,13 @@ class TrainingCLI(LightningCLI):
             choices=["highest", "high", "medium"],
             default="highest",
             help="'high' lets float32 matmuls use TF32 on GPUs that have it (the gpu and ddp presets do).",
+        )
+        parser.add_argument(
+            "--resume",
+            choices=resume.MODES,
+            default="never",
+            help="fit only: 'auto' continues the latest run from its last.ckpt (an error if there "
+            "is none); 'auto-or-fresh' starts a new run when there is none.",
         )
         # Configurable as --checkpoint.*, and added to the trainer only when checkpointing is on.
         parser.add_class_arguments(ModelCheckpoint, "checkpoint", instantiate=True)
@@ -52,8 +62,35 @@ class TrainingCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         trainer = config.trainer
-        hardware.check(trainer.accelerator, trainer.devices, trainer.precision)
+        hardware.check(
+            trainer.accelerator,
+            trainer.devices,
+            trainer.precision,
+            strategy=trainer.strategy,
+            num_nodes=trainer.num_nodes,
+            compile_model=config.model.compile,
+        )
         torch.set_float32_matmul_precision(config.float32_matmul_precision)
+        if self.subcommand == "fit":
+            self._resume(config)
+
+    def _resume(self, config: Namespace) -> None:
+        """Point ckpt_path and the logger's version at the run that --resume picks."""
+        if config.resume != "never" and config.ckpt_path is not None:
+            raise resume.ResumeError("give either --resume or --ckpt_path, not both")
+        logger = config.trainer.logger
+        arguments = logger.get("init_args") if isinstance(logger, Namespace) else None
+        if config.resume == "never":
+            return
+        if arguments is None or "version" not in arguments:
+            raise resume.ResumeError(
+                "--resume needs a logger with versioned run folders (TensorBoard or CSV)"
+            )
+        found = resume.find(config.resume, Path(arguments.save_dir) / arguments.name)
+        if found is not None:
+            arguments.version, config.ckpt_path = found[0], str(found[1])
+            self.save_config_kwargs["overwrite"] = True  # the resumed run's config.yaml
+            print(f"Resuming version_{found[0]} from {found[1]}")
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         trainer = self._get(self.config_init, "trainer", default={})
@@ -62,6 +99,11 @@ class TrainingCLI(LightningCLI):
         # fast_dev_run turns logging and checkpoints off; a checkpoint folder would be left empty.
         if trainer.get("enable_checkpointing") is not False and not trainer.get("fast_dev_run"):
             callbacks.append(self._get(self.config_init, "checkpoint"))
+        if trainer.get("logger") and not trainer.get("fast_dev_run"):
+            config = self.config.get(str(self.subcommand), self.config)
+            # The same text SaveConfigCallback writes to config.yaml, so their hashes agree.
+            dumped = self._parser(self.subcommand).dump(config, skip_none=False)
+            callbacks.append(RunProvenance(config.seed_everything, dumped))
         has_bar = any(isinstance(callback, ProgressBar) for callback in callbacks)
         if trainer.get("enable_progress_bar") is not False and not has_bar:
             callbacks.append(LiveLossProgressBar())
@@ -116,6 +158,6 @@ def main(args: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
     try:
         build(argv)
-    except (presets.PresetError, hardware.HardwareError) as error:
+    except (presets.PresetError, hardware.HardwareError, resume.ResumeError) as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None

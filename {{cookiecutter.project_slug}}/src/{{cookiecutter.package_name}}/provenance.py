@@ -1,0 +1,104 @@
+"""What made a run: the code (git commit, dirty flag, diff), the environment (locks, packages, GPU),
+the configuration and the seed. Saved in the run directory and in the logger's hyperparameters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import subprocess
+from importlib.metadata import distributions
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+
+
+def _git(*args: str, cwd: Path) -> str | None:
+    try:
+        result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout if result.returncode == 0 else None
+
+
+def git_state(directory: Path) -> dict[str, Any] | None:
+    """Commit, dirty flag, diff against HEAD and untracked files; None outside a git repository."""
+    top = _git("rev-parse", "--show-toplevel", cwd=directory)
+    commit = _git("rev-parse", "HEAD", cwd=directory)
+    if top is None or commit is None:
+        return None
+    status = _git("status", "--porcelain", cwd=directory) or ""
+    return {
+        "root": top.strip(),
+        "commit": commit.strip(),
+        "dirty": bool(status.strip()),
+        "untracked": [line[3:] for line in status.splitlines() if line.startswith("??")],
+        "diff": _git("diff", "HEAD", "--binary", cwd=directory) or "",
+    }
+
+
+def lock_hashes(project: Path) -> dict[str, str]:
+    """sha256 of each lock in `project`/requirements, by file name."""
+    return {
+        lock.name: hashlib.sha256(lock.read_bytes()).hexdigest()
+        for lock in sorted((project / "requirements").glob("*.txt"))
+    }
+
+
+def collect(seed: int | None, config: str, directory: Path) -> dict[str, Any]:
+    """Everything that identifies a run started from `directory` with `config` and `seed`."""
+    git = git_state(directory)
+    locks = lock_hashes(Path(git["root"]) if git else directory)
+    devices = [torch.cuda.get_device_name(index) for index in range(torch.cuda.device_count())]
+    return {
+        "git": git,
+        "locks": locks,
+        "locks_sha256": hashlib.sha256(json.dumps(locks, sort_keys=True).encode()).hexdigest(),
+        "config_sha256": hashlib.sha256(config.encode()).hexdigest(),
+        "seed": seed,
+        "python": platform.python_version(),
+        "torch": str(torch.__version__),  # a str subclass that YAML loggers cannot write
+        "cuda": torch.version.cuda,
+        "gpus": devices,
+        "packages": {dist.metadata["Name"].lower(): dist.version for dist in distributions()},
+    }
+
+
+def summary(record: dict[str, Any]) -> dict[str, Any]:
+    """The few fields worth a column in an experiment tracker."""
+    git = record["git"] or {}
+    return {
+        "git_commit": git.get("commit", "none (not in a git repository with a commit)"),
+        "git_dirty": git.get("dirty"),
+        "locks_sha256": record["locks_sha256"],
+        "config_sha256": record["config_sha256"],
+        "seed": record["seed"],
+        "torch": record["torch"],
+        "lightning": record["packages"].get("lightning"),
+        "gpu": ", ".join(record["gpus"]) or "none",
+    }
+
+
+class RunProvenance(Callback):
+    """Writes provenance.json (and git.diff when the tree is dirty) into the run directory."""
+
+    def __init__(self, seed: int | None, config: str) -> None:
+        self.seed = seed
+        self.config = config
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        run_directory = trainer.log_dir  # a collective call under DDP: every rank must make it
+        if not trainer.is_global_zero or run_directory is None or trainer.logger is None:
+            return
+        record = collect(self.seed, self.config, Path.cwd())
+        folder = Path(run_directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        git = record["git"]
+        if git and git["diff"]:
+            (folder / "git.diff").write_text(git["diff"])
+            record["git"] = {**git, "diff": "git.diff"}  # the file beside this one
+        (folder / "provenance.json").write_text(json.dumps(record, indent=2))
+        trainer.logger.log_hyperparams({"provenance": summary(record)})

@@ -1,0 +1,103 @@
+"""`fit --resume auto`: a killed run continues from its last checkpoint and ends as if never killed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from {{ cookiecutter.package_name }}.cli import build, main
+
+EPOCHS = ["--trainer.max_epochs=5"]
+QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
+PACKAGE = "{{ cookiecutter.package_name }}"
+RUN = Path("runs") / PACKAGE / "version_0"
+# The same seed, data order (the sampler's epoch) and restored optimizer and scheduler state make the
+# resumed run repeat the uninterrupted one; 1e-6 allows for nothing but float noise.
+TOLERANCE = 1e-6
+
+
+def _weights(checkpoint: Path) -> dict[str, torch.Tensor]:
+    state: dict[str, torch.Tensor] = torch.load(checkpoint, weights_only=False)["state_dict"]
+    return state
+
+
+def _killed_fit(folder: Path, at_epoch: int) -> None:
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    callback = [
+        "--trainer.callbacks+=crash.KillAtEpochStart",
+        f"--trainer.callbacks.epoch={at_epoch}",
+    ]
+    command = [sys.executable, "-m", PACKAGE, "fit", *EPOCHS, *QUIET, *callback]
+    result = subprocess.run(command, cwd=folder, env=environment, capture_output=True, timeout=300)
+    assert result.returncode == -signal.SIGKILL, result.stderr.decode()[-2000:]
+
+
+def test_killed_run_resumes_and_matches_an_uninterrupted_run(
+    in_tmp_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (in_tmp_dir / "whole").mkdir()
+    (in_tmp_dir / "killed").mkdir()
+    monkeypatch.chdir(in_tmp_dir / "whole")
+    whole = build(["fit", *EPOCHS, *QUIET])
+
+    _killed_fit(in_tmp_dir / "killed", at_epoch=3)
+    monkeypatch.chdir(in_tmp_dir / "killed")
+    saved = torch.load(RUN / "checkpoints" / "last.ckpt", weights_only=False)
+    assert saved["epoch"] == 2  # epochs 0-2 done and checkpointed before the kill
+    resumed = build(["fit", "--resume", "auto", *EPOCHS, *QUIET])
+
+    assert resumed.trainer.current_epoch == whole.trainer.current_epoch == 5
+    assert not (RUN.parent / "version_1").exists(), "resume must continue the killed run's folder"
+    for name, value in _weights(RUN / "checkpoints" / "last.ckpt").items():
+        expected = _weights(in_tmp_dir / "whole" / RUN / "checkpoints" / "last.ckpt")[name]
+        assert torch.allclose(value, expected, atol=TOLERANCE), name
+    for metric in ("val/acc", "val/loss"):
+        assert resumed.trainer.callback_metrics[metric].item() == pytest.approx(
+            whole.trainer.callback_metrics[metric].item(), abs=TOLERANCE
+        )
+
+
+def _fails_with(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_resume_auto_with_nothing_to_resume_says_so_and_writes_nothing(
+    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    error = _fails_with(["fit", "--resume", "auto"], capsys)
+    assert "nothing to resume" in error and "--resume auto-or-fresh" in error
+    assert list(in_tmp_dir.iterdir()) == []
+
+
+def test_resume_auto_or_fresh_starts_a_new_run_when_there_is_none(
+    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build(["fit", "--resume", "auto-or-fresh", "--trainer.max_steps=2", *QUIET])
+    assert "Nothing to resume" in capsys.readouterr().out
+    assert (in_tmp_dir / RUN / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_corrupt_checkpoint_is_refused_and_the_run_left_as_it_was(
+    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build(["fit", "--trainer.max_epochs=1", *QUIET])
+    last = in_tmp_dir / RUN / "checkpoints" / "last.ckpt"
+    last.write_bytes(last.read_bytes()[:1000])  # a checkpoint cut short, as by a full disk
+    before = {path: path.stat().st_mtime_ns for path in (in_tmp_dir / "runs").rglob("*")}
+    error = _fails_with(["fit", "--resume", "auto", *QUIET], capsys)
+    assert f"checkpoint {RUN / 'checkpoints' / 'last.ckpt'} cannot be read" in error
+    assert {path: path.stat().st_mtime_ns for path in (in_tmp_dir / "runs").rglob("*")} == before
