@@ -13,7 +13,7 @@ import torch
 
 from {{ cookiecutter.package_name }}.cli import build, main
 
-EPOCHS = ["--trainer.max_epochs=5"]
+EPOCHS = ["--trainer.max_epochs=3"]
 QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
 PACKAGE = "{{ cookiecutter.package_name }}"
 RUN = Path("runs") / PACKAGE / "version_0"
@@ -51,13 +51,13 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_run(
     monkeypatch.chdir(in_tmp_dir / "whole")
     whole = build(["fit", *EPOCHS, *QUIET])
 
-    _killed_fit(in_tmp_dir / "killed", at_epoch=3)
+    _killed_fit(in_tmp_dir / "killed", at_epoch=2)
     monkeypatch.chdir(in_tmp_dir / "killed")
     saved = torch.load(RUN / "checkpoints" / "last.ckpt", weights_only=False)
-    assert saved["epoch"] == 2  # epochs 0-2 done and checkpointed before the kill
+    assert saved["epoch"] == 1  # epochs 0 and 1 done and checkpointed before the kill
     resumed = build(["fit", "--resume", "auto", *EPOCHS, *QUIET])
 
-    assert resumed.trainer.current_epoch == whole.trainer.current_epoch == 5
+    assert resumed.trainer.current_epoch == whole.trainer.current_epoch == 3
     assert not (RUN.parent / "version_1").exists(), "resume must continue the killed run's folder"
     for name, value in _weights(RUN / "checkpoints" / "last.ckpt").items():
         expected = _weights(in_tmp_dir / "whole" / RUN / "checkpoints" / "last.ckpt")[name]
