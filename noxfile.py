@@ -7,6 +7,7 @@ nox -s locks             recompile the locks that the template ships for each Py
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -75,11 +76,12 @@ def demo(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def locks(session: nox.Session) -> None:
     """Recompile the locks shipped for each Python, keeping pins that still fit (no upgrade)."""
-    pythons = json.loads((ROOT / "cookiecutter.json").read_text())["python_version"]
-    for python in pythons:
-        build = ROOT / "build" / "locks" / python
+    options = json.loads((ROOT / "cookiecutter.json").read_text())
+    # Each logger's bake holds its own requirements/<logger>.in; the other locks are shared.
+    for python, logger in itertools.product(options["python_version"], options["logger"]):
+        build = ROOT / "build" / "locks" / f"{python}-{logger}"
         shutil.rmtree(build, ignore_errors=True)
-        answers = [f"python_version={python}"]
+        answers = [f"python_version={python}", f"logger={logger}"]
         session.run(
             "cookiecutter",
             "--no-input",

@@ -12,7 +12,6 @@ from pathlib import Path
 PYTHON = {{ cookiecutter.python_version | tojson }}
 LICENSE = {{ cookiecutter.license | tojson }}
 LOGGER = {{ cookiecutter.logger | tojson }}
-LOGGERS = {{ cookiecutter._loggers | list | tojson }}
 PACKAGE = {{ cookiecutter.package_name | tojson }}
 SLUG = {{ cookiecutter.project_slug | tojson }}
 AUTHOR = {{ cookiecutter.author_name | tojson }}
@@ -30,10 +29,17 @@ def prune(project: Path) -> None:
     """Remove what belongs to options that were not chosen."""
     if LICENSE == "none":
         (project / "LICENSE").unlink()
-    for logger in LOGGERS:
+    # Each logger ships tests/test_logger_<name>.py, and maybe requirements/<name>.in with its lock
+    # and src/<package>/<name>_logger.py; keep the chosen logger's files only.
+    for test in (project / "tests").glob("test_logger_*.py"):
+        logger = test.stem.removeprefix("test_logger_")
         if logger != LOGGER:
-            for lock in (project / "requirements").glob(f"{logger}.*"):
-                lock.unlink()
+            test.unlink()
+            for path in [
+                *(project / "requirements").glob(f"{logger}.*"),
+                project / "src" / PACKAGE / f"{logger}_logger.py",
+            ]:
+                path.unlink(missing_ok=True)
 
 
 def first_commit(project: Path) -> str:

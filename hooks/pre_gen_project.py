@@ -22,7 +22,6 @@ ANSWERS = {
     "license": {{ cookiecutter.license | tojson }},
     "logger": {{ cookiecutter.logger | tojson }},
 }
-LOGGERS = {{ cookiecutter._loggers | list | tojson }}
 
 SUPPORTED_PYTHONS = ("3.11", "3.12")
 LICENSES = ("MIT", "BSD-3-Clause", "Apache-2.0", "none")
@@ -127,8 +126,6 @@ def other_problems(answers: dict[str, str]) -> list[str]:
         )
     if answers["license"] not in LICENSES:
         found.append(f"license {answers['license']!r} is unknown: choose one of {', '.join(LICENSES)}.")
-    if answers["logger"] not in LOGGERS:
-        found.append(f"logger {answers['logger']!r} is unknown: choose one of {', '.join(LOGGERS)}.")
     return found
 
 

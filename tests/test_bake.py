@@ -73,11 +73,28 @@ DEFAULT_FILES = {
     "tests/test_bench.py",
     "tests/test_cli.py",
     "tests/test_data.py",
+    "tests/test_logger_tensorboard.py",
     "tests/test_ddp.py",
     "tests/test_gpu.py",
     "tests/test_model.py",
     "tests/test_provenance.py",
     "tests/test_resume.py",
+}
+# What each logger answer adds to the project.
+LOGGER_FILES = {
+    "tensorboard": {
+        "requirements/tensorboard.in",
+        "requirements/tensorboard.txt",
+        "tests/test_logger_tensorboard.py",
+    },
+    "csv": {"tests/test_logger_csv.py"},
+    "wandb": {
+        "requirements/wandb.in",
+        "requirements/wandb.txt",
+        "src/digit_classifier/wandb_logger.py",
+        "tests/test_logger_wandb.py",
+    },
+    "mlflow": {"requirements/mlflow.in", "requirements/mlflow.txt", "tests/test_logger_mlflow.py"},
 }
 # The CPU build of torch that prod-cpu.txt locks exists on this machine for Python 3.11 only;
 # a 3.12 project compiles its CPU lock with `nox -s lock` where download.pytorch.org is reachable.
@@ -90,8 +107,8 @@ def expected_files(combination: dict[str, str]) -> set[str]:
     files = set(DEFAULT_FILES)
     if combination["license"] == "none":
         files.remove("LICENSE")
-    if combination["logger"] != "tensorboard":
-        files -= {"requirements/tensorboard.in", "requirements/tensorboard.txt"}
+    files -= LOGGER_FILES["tensorboard"]
+    files |= LOGGER_FILES[combination["logger"]]
     if combination["python_version"] not in PYTHONS_WITH_CPU_LOCK:
         files.remove("requirements/prod-cpu.txt")
     return files

@@ -228,14 +228,23 @@ class StepWindowTimer(Callback):
             self.elapsed = time.perf_counter() - self.start
 
 
-def project_logger(save_dir: str) -> Logger:
-    """The logger this project trains with (from defaults.yaml), writing under `save_dir`."""
+def project_loggers(save_dir: str) -> list[Logger]:
+    """The loggers this project trains with (from defaults.yaml), writing under `save_dir`."""
     defaults = yaml.safe_load((files(__package__) / "defaults.yaml").read_text())
-    config = defaults["trainer"]["logger"]
-    module, _, name = config["class_path"].rpartition(".")
-    logger_class = getattr(importlib.import_module(module), name)
-    logger: Logger = logger_class(**{**config.get("init_args", {}), "save_dir": save_dir})
-    return logger
+    configs = defaults["trainer"]["logger"]
+    # The benchmark's logs go to a scratch folder, not the project's runs/.
+    scratch = {
+        "save_dir": save_dir,
+        "tracking_uri": f"sqlite:///{save_dir}/mlflow.db",
+        "artifact_location": f"{save_dir}/mlartifacts",
+    }
+    loggers = []
+    for config in configs if isinstance(configs, list) else [configs]:
+        module, _, name = config["class_path"].rpartition(".")
+        arguments = config.get("init_args", {})
+        arguments.update({key: value for key, value in scratch.items() if key in arguments})
+        loggers.append(getattr(importlib.import_module(module), name)(**arguments))
+    return loggers
 
 
 def lightning_loop(
@@ -251,7 +260,7 @@ def lightning_loop(
             devices=1,
             precision=precision,  # type: ignore[arg-type]  # one of Lightning's precision names
             max_steps=warmup + steps,
-            logger=project_logger(save_dir),
+            logger=project_loggers(save_dir),
             callbacks=[LiveLossProgressBar(), timer],
             enable_checkpointing=False,
             enable_model_summary=False,

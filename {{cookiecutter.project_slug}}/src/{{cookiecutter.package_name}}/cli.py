@@ -79,7 +79,8 @@ class TrainingCLI(LightningCLI):
         if config.resume != "never" and config.ckpt_path is not None:
             raise resume.ResumeError("give either --resume or --ckpt_path, not both")
         logger = config.trainer.logger
-        arguments = logger.get("init_args") if isinstance(logger, Namespace) else None
+        first = logger[0] if isinstance(logger, list) and logger else logger  # the run directory's
+        arguments = first.get("init_args") if isinstance(first, Namespace) else None
         if config.resume == "never":
             return
         if arguments is None or "version" not in arguments:

@@ -91,7 +91,7 @@ class RunProvenance(Callback):
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         run_directory = trainer.log_dir  # a collective call under DDP: every rank must make it
-        if not trainer.is_global_zero or run_directory is None or trainer.logger is None:
+        if not trainer.is_global_zero or run_directory is None or not trainer.loggers:
             return
         record = collect(self.seed, self.config, Path.cwd())
         folder = Path(run_directory)
@@ -101,4 +101,5 @@ class RunProvenance(Callback):
             (folder / "git.diff").write_text(git["diff"])
             record["git"] = {**git, "diff": "git.diff"}  # the file beside this one
         (folder / "provenance.json").write_text(json.dumps(record, indent=2))
-        trainer.logger.log_hyperparams({"provenance": summary(record)})
+        for logger in trainer.loggers:
+            logger.log_hyperparams({"provenance": summary(record)})
