@@ -3,6 +3,7 @@
 python -m {{ cookiecutter.package_name }} fit --preset gpu --preset bf16 --trainer.max_epochs 20
 python -m {{ cookiecutter.package_name }} fit --print_config          # the merged configuration
 python -m {{ cookiecutter.package_name }} presets                     # what each preset does
+python -m {{ cookiecutter.package_name }} doctor                      # this machine, packages, presets
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from {{ cookiecutter.package_name }} import hardware, presets
+from {{ cookiecutter.package_name }} import doctor, hardware, presets
 from {{ cookiecutter.package_name }}.data import DigitsDataModule
 from {{ cookiecutter.package_name }}.module import Classifier
 from {{ cookiecutter.package_name }}.progress import LiveLossProgressBar
@@ -101,6 +102,7 @@ def print_presets(args: list[str]) -> None:
 # The project's own subcommands, beside LightningCLI's fit/validate/test/predict.
 COMMANDS: dict[str, Callable[[list[str]], None]] = {
     "presets": print_presets,
+    "doctor": doctor.main,
 }
 
 
