@@ -150,11 +150,11 @@ def out_of_step(requirements: Path, python: str) -> list[str]:
     """
     problems: list[str] = []
     mapping = sources(requirements)
-    pins = {
-        lock: read_lock(requirements / lock) for lock in mapping if (requirements / lock).exists()
-    }
-    for lock, locked in pins.items():
-        source = mapping[lock]
+    pins = {lock.name: read_lock(lock) for lock in sorted(requirements.glob("*.txt"))}
+    for lock, source in mapping.items():
+        if lock not in pins:
+            continue  # a missing lock is reported when a target needs it
+        locked = pins[lock]
         path = requirements / lock
         wanted, constraints = read_source(requirements / source, python)
         problems += _unmet(path, source, wanted, locked)
