@@ -222,7 +222,7 @@ def env(session: nox.Session) -> None:
     if problems:
         session.error("\n  ".join([f"{environment_file} cannot be used:", *problems]))
     if shutil.which("conda") is None:
-        session.error("conda is not on PATH: install Miniforge (conda-forge.org/download), then retry")
+        session.error("conda is not on PATH: install Miniforge (conda-forge.org/download) first")
     session.run("conda", "env", "update", "--file", str(environment_file), "--prune", external=True)
 
 
