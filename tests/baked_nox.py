@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 
 def run_nox(
-    project: Path, *args: str, path_first: Sequence[Path] = (), timeout: int = 600
+    project: Path,
+    *args: str,
+    path_first: Sequence[Path] = (),
+    variables: Mapping[str, str] | None = None,
+    timeout: int = 600,
 ) -> subprocess.CompletedProcess[str]:
-    """`nox ARGS` in `project`; its output (stdout and stderr together) is in `.stdout`."""
+    """`nox ARGS` in `project` with `variables` set; stdout and stderr together in `.stdout`."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
+    environment.pop("TORCH_CPU_FIND_LINKS", None)  # set only where a test says so
+    environment.update(variables or {})
     environment["PATH"] = os.pathsep.join([*map(str, path_first), environment["PATH"]])
     return subprocess.run(
         ["nox", "--no-color", *args],

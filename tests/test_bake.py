@@ -41,7 +41,9 @@ DEFAULT_FILES = {
     "src/digit_classifier/cli.py",
     "src/digit_classifier/data.py",
     "src/digit_classifier/defaults.yaml",
+    "src/digit_classifier/doctor.py",
     "src/digit_classifier/hardware.py",
+    "src/digit_classifier/locks.py",
     "src/digit_classifier/model.py",
     "src/digit_classifier/module.py",
     "src/digit_classifier/presets.py",
@@ -60,7 +62,9 @@ DEFAULT_FILES = {
     "tests/test_cli.py",
     "tests/test_data.py",
     "tests/test_ddp.py",
+    "tests/test_doctor.py",
     "tests/test_gpu.py",
+    "tests/test_locks.py",
     "tests/test_model.py",
 }
 # The CPU build of torch that prod-cpu.txt locks exists on this machine for Python 3.11 only;
