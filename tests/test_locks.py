@@ -8,32 +8,17 @@ nothing real is installed whatever happens.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import venv
 from pathlib import Path
 
 import pytest
-from baked_nox import calls, recording_command, run_nox
+from baked_nox import calls, pip_find_links, recording_command, run_nox
 from conftest import Bake
 from options import CHOICES
 
 RUNNING_PYTHON = "{}.{}".format(*sys.version_info[:2])
-
-
-def pip_find_links() -> str:
-    """The first folder of wheels pip is configured with (the CPU build of torch here), or ''.
-
-    From pip's configuration files, else from PIP_FIND_LINKS: these tests hide the user's files.
-    """
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "config", "get", "global.find-links"],
-        capture_output=True,
-        text=True,
-    )
-    configured = result.stdout if result.returncode == 0 else os.environ.get("PIP_FIND_LINKS", "")
-    return next(iter(configured.split()), "")
 
 
 def pipless_python(folder: Path) -> Path:
