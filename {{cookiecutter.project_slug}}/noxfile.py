@@ -34,11 +34,11 @@ LOCK_PLATFORM = "x86_64-manylinux_2_28"
 LOCK_GLIBC = (2, 28)  # the manylinux_2_28 wheels need glibc 2.28 or newer
 # Where the CPU build of torch comes from; a folder of wheels can stand in (TORCH_CPU_FIND_LINKS).
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
-# What an interpreter says about itself: platform, machine, Python version, glibc version.
+# What an interpreter says about itself: platform, machine, Python version, C library and version.
 PROBE = (
     "import platform, sys; "
     "print(sys.platform, platform.machine(), '%d.%d' % sys.version_info[:2], "
-    "platform.libc_ver()[1] or '0')"
+    "*(part or 'unknown' for part in platform.libc_ver()))"
 )
 
 nox.options.sessions = ["lint", "tests"]
@@ -62,7 +62,7 @@ def chosen_target(session: nox.Session) -> str:
 def machine_problem(python: str) -> str | None:
     """Why the locks cannot install into `python`'s environment, or None if they can."""
     probe = subprocess.run([python, "-c", PROBE], capture_output=True, text=True, check=True)
-    system, machine, version, glibc = probe.stdout.split()
+    system, machine, version, libc, libc_version = probe.stdout.split()
     needs = (
         f"the locks in {REQUIREMENTS}/ (prod.txt for a GPU, prod-cpu.txt for a CPU) install on "
         f"Linux x86_64 with glibc {'.'.join(map(str, LOCK_GLIBC))} or newer and Python {PYTHON}"
@@ -72,8 +72,12 @@ def machine_problem(python: str) -> str | None:
             f"this machine ({system} {machine}) matches neither target: {needs}. Work on such a "
             "machine (a GPU box, a CI runner, a Linux container), or install unlocked: pip install -e ."
         )
-    if tuple(int(part) for part in glibc.split(".")[:2]) < LOCK_GLIBC:
-        return f"this machine's glibc is {glibc}, so it matches neither target: {needs}"
+    glibc = tuple(int(part) for part in libc_version.split(".")[:2] if part.isdigit())
+    if libc != "glibc" or glibc < LOCK_GLIBC:
+        return (
+            f"this machine's C library is {libc} {libc_version}, so it matches neither target: "
+            f"{needs}"
+        )
     if version != PYTHON:
         return (
             f"{python} is Python {version}, but {needs}: activate the project's conda environment "
