@@ -84,7 +84,7 @@ def gpu_lines() -> Iterator[str]:
     if not torch.cuda.is_available():
         reason = "CPU build of torch" if torch.version.cuda is None else "no CUDA device visible"
         if torch.version.cuda is None and shutil.which("nvidia-smi"):
-            reason += "; this machine has an NVIDIA driver: `nox -s sync -- gpu` installs CUDA torch"
+            reason += "; there is an NVIDIA driver: `nox -s sync -- gpu` installs CUDA torch"
         yield f"none visible ({reason})"
         return
     for index in range(torch.cuda.device_count()):
