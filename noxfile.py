@@ -3,6 +3,7 @@
 nox -s demo              bake a project with the defaults and train it on this machine's CPU
 nox -s lint tests        the template's checks: what .ci/run and CI run
 nox -s locks             recompile the locks that the template ships for each Python
+                         (TORCH_CPU_FIND_LINKS=DIR: torch's CPU wheel from DIR, not its index)
 """
 
 from __future__ import annotations

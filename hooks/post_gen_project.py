@@ -71,6 +71,7 @@ def main() -> None:
         (f"conda activate {SLUG}", ""),
         ("pip install --require-hashes --no-deps -r requirements/dev.txt", "nox and the tools"),
         ("nox -s sync", "the locked packages for this machine"),
+        (f"python -m {PACKAGE} doctor", "GPUs, CUDA, packages against the locks, presets"),
         (f"python -m {PACKAGE} fit --preset debug", "a one-batch smoke test"),
         (f"python -m {PACKAGE} fit", "a real run: see runs/"),
         ("nox -s lint tests", "what CI runs"),

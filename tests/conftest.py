@@ -13,6 +13,12 @@ TEMPLATE = Path(__file__).resolve().parents[1]
 Bake = Callable[..., Path]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "slow: minutes long; CI runs it (deselect with -m 'not slow' while iterating)"
+    )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Point HOME, caches, cookiecutter's replay dir and temp files at a scratch folder.

@@ -3,6 +3,7 @@
 python -m {{ cookiecutter.package_name }} fit --preset gpu --preset bf16 --trainer.max_epochs 20
 python -m {{ cookiecutter.package_name }} fit --print_config          # the merged configuration
 python -m {{ cookiecutter.package_name }} presets                     # what each preset does
+python -m {{ cookiecutter.package_name }} doctor                      # this machine, packages, presets
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from jsonargparse import Namespace
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from {{ cookiecutter.package_name }} import bench, hardware, presets, resume
+from {{ cookiecutter.package_name }} import bench, doctor, hardware, presets, resume
 from {{ cookiecutter.package_name }}.data import DigitsDataModule
 from {{ cookiecutter.package_name }}.module import Classifier
 from {{ cookiecutter.package_name }}.progress import LiveLossProgressBar
@@ -145,6 +146,7 @@ def print_presets(args: list[str]) -> None:
 COMMANDS: dict[str, Callable[[list[str]], None]] = {
     "presets": print_presets,
     "bench": bench.main,
+    "doctor": doctor.main,
 }
 
 

@@ -1,0 +1,256 @@
+"""The locks in requirements/: what they pin, whether they are in step with their .in files, and
+whether the installed packages match them. The nox sessions and `doctor` apply these same rules.
+
+Each `X.in` compiles into `X.txt`; `prod.in` also into `prod-cpu.txt` (the same pins with the CPU build
+of torch and without CUDA wheels). Every message names the file and the fix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as installed_version
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+TARGETS = ("cpu", "gpu")
+# Wheels that only the CUDA build of torch needs; the CPU lock must hold none of them.
+CUDA_ONLY_PREFIXES = ("nvidia-", "cuda-", "triton")
+RELOCK = "run `nox -s lock` to recompile it"
+# Every lock resolves for this platform (see LOCK_PLATFORM in noxfile.py); markers are read for it.
+LOCK_MARKER_ENVIRONMENT = {
+    "sys_platform": "linux",
+    "platform_system": "Linux",
+    "platform_machine": "x86_64",
+    "os_name": "posix",
+    "implementation_name": "cpython",
+    "platform_python_implementation": "CPython",
+}
+PIN = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==(?P<version>[^\s;\\]+)")
+
+
+class LockError(RuntimeError):
+    """A lock is missing or out of step with its .in file; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One `name==version` entry of a lock, with its hashes and what it was pinned for (`# via`)."""
+
+    name: str
+    version: str
+    hashes: int
+    via: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A locked package that is missing here or installed at another version."""
+
+    name: str
+    installed: str | None
+    locked: str
+    lock: str
+
+
+def read_lock(path: Path) -> dict[str, Pin]:
+    """The pins of a compiled lock, by canonical package name."""
+    pins: dict[str, Pin] = {}
+    name = ""
+    for line in path.read_text().splitlines():
+        stripped = line.strip()
+        match = PIN.match(line)
+        if match:
+            name = canonicalize_name(match["name"])
+            pins[name] = Pin(name, match["version"], 0, ())
+        elif name and stripped.startswith("--hash="):
+            pin = pins[name]
+            pins[name] = Pin(name, pin.version, pin.hashes + 1, pin.via)
+        elif name and stripped.startswith("#"):
+            entry = re.sub(r"^via\b", "", stripped.lstrip("#").strip()).strip()
+            if entry:
+                pin = pins[name]
+                pins[name] = Pin(name, pin.version, pin.hashes, (*pin.via, entry))
+    return pins
+
+
+def read_source(path: Path, python: str) -> tuple[list[Requirement], list[str]]:
+    """The requirements that apply on the lock platform, and the constraint files, of a .in file.
+
+    `-r other.in` lines are followed; `python` is the Python version the locks are compiled for.
+    """
+    environment = {**LOCK_MARKER_ENVIRONMENT, "python_version": python}
+    requirements: list[Requirement] = []
+    constraints: list[str] = []
+    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+        line = raw.split(" #")[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        option, _, value = line.partition(" ")
+        if option in ("-c", "--constraint"):
+            constraints.append(value.strip())
+        elif option in ("-r", "--requirement"):
+            requirements += read_source(path.parent / value.strip(), python)[0]
+        elif not line.startswith("-"):
+            try:
+                requirement = Requirement(line)
+            except InvalidRequirement as error:
+                raise LockError(
+                    f"{path}:{number}: {line!r} is not a requirement ({error})"
+                ) from None
+            if requirement.marker is None or requirement.marker.evaluate(environment):
+                requirements.append(requirement)
+    return requirements, constraints
+
+
+def sources(requirements: Path) -> dict[str, str]:
+    """Each lock file name mapped to the .in file it is compiled from."""
+    mapping = {f"{source.stem}.txt": source.name for source in sorted(requirements.glob("*.in"))}
+    if "prod.in" in mapping.values():
+        mapping["prod-cpu.txt"] = "prod.in"
+    return mapping
+
+
+def feature_locks(requirements: Path) -> list[Path]:
+    """The lock of every optional feature (such as the logger), each constrained by prod.txt."""
+    return [
+        requirements / lock
+        for lock, source in sources(requirements).items()
+        if source not in ("prod.in", "dev.in")
+    ]
+
+
+def locks_for(requirements: Path, target: str) -> list[Path]:
+    """The locks that together make an environment for `target` ('cpu' or 'gpu')."""
+    if target not in TARGETS:
+        raise LockError(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
+    prod = "prod.txt" if target == "gpu" else "prod-cpu.txt"
+    chosen = [requirements / prod, requirements / "dev.txt", *feature_locks(requirements)]
+    missing = [str(lock) for lock in chosen if not lock.exists()]
+    if missing:
+        raise LockError(
+            f"missing lock {', '.join(missing)} (needed for the {target} target): "
+            "run `nox -s lock` to compile it"
+        )
+    return chosen
+
+
+def out_of_step(requirements: Path, python: str) -> list[str]:
+    """One message per way a lock disagrees with its .in file or with the locks it must agree with.
+
+    Checked: every requirement of the .in is pinned in the lock at a version it allows; every pin
+    made for the .in (`# via -r X.in`) is still asked for there; every pin carries a hash; `-c` files
+    hold (shared packages pinned alike); prod-cpu.txt is prod.txt without CUDA wheels; the locks of a
+    target agree with each other.
+    """
+    problems: list[str] = []
+    mapping = sources(requirements)
+    pins = {lock.name: read_lock(lock) for lock in sorted(requirements.glob("*.txt"))}
+    for lock, source in mapping.items():
+        if lock not in pins:
+            continue  # a missing lock is reported when a target needs it
+        locked = pins[lock]
+        path = requirements / lock
+        wanted, constraints = read_source(requirements / source, python)
+        problems += _unmet(path, source, wanted, locked)
+        problems += _no_longer_wanted(
+            path, source, {canonicalize_name(r.name) for r in wanted}, locked
+        )
+        unhashed = sorted(name for name, pin in locked.items() if pin.hashes == 0)
+        if unhashed:
+            problems.append(f"{path} pins {', '.join(unhashed)} without a hash: {RELOCK}")
+        for constraint in constraints:
+            if constraint in pins:
+                problems += _disagreements(
+                    path, requirements / constraint, locked, pins[constraint]
+                )
+    if "prod-cpu.txt" in pins and "prod.txt" in pins:
+        problems += _cpu_lock_problems(requirements, pins["prod.txt"], pins["prod-cpu.txt"])
+    for target in TARGETS:
+        try:
+            together = [lock.name for lock in locks_for(requirements, target)]
+        except LockError:
+            continue  # reported when that target is installed
+        for index, first in enumerate(together):
+            for second in together[index + 1 :]:
+                problems += _disagreements(
+                    requirements / second, requirements / first, pins[second], pins[first]
+                )
+    return list(dict.fromkeys(problems))  # a conflict found twice is reported once
+
+
+def _unmet(path: Path, source: str, wanted: list[Requirement], locked: dict[str, Pin]) -> list[str]:
+    problems = []
+    for requirement in wanted:
+        pin = locked.get(canonicalize_name(requirement.name))
+        if pin is None:
+            problems.append(
+                f"{path} does not pin {requirement.name}, which {source} asks for: {RELOCK}"
+            )
+        elif not requirement.specifier.contains(pin.version, prereleases=True):
+            problems.append(
+                f"{path} pins {pin.name}=={pin.version}, but {source} asks for {requirement}: {RELOCK}"
+            )
+    return problems
+
+
+def _no_longer_wanted(
+    path: Path, source: str, wanted: set[str], locked: dict[str, Pin]
+) -> list[str]:
+    return [
+        f"{path} pins {name} for {source}, which no longer asks for it: {RELOCK}"
+        for name, pin in sorted(locked.items())
+        if f"-r {source}" in pin.via and name not in wanted
+    ]
+
+
+def _disagreements(
+    path: Path, other: Path, locked: dict[str, Pin], other_locked: dict[str, Pin]
+) -> list[str]:
+    """Packages that both locks pin, at different versions (torch's +cpu label aside)."""
+    return [
+        f"{path} pins {name}=={locked[name].version} but {other} pins "
+        f"{name}=={other_locked[name].version}: {RELOCK}"
+        for name in sorted(locked.keys() & other_locked.keys())
+        if Version(locked[name].version).public != Version(other_locked[name].version).public
+    ]
+
+
+def _cpu_lock_problems(requirements: Path, gpu: dict[str, Pin], cpu: dict[str, Pin]) -> list[str]:
+    path = requirements / "prod-cpu.txt"
+    problems = []
+    cuda_only = sorted(name for name in cpu if name.startswith(CUDA_ONLY_PREFIXES))
+    if cuda_only:
+        problems.append(f"{path} holds CUDA wheels ({', '.join(cuda_only)}): {RELOCK}")
+    torch = cpu.get("torch")
+    if torch is not None and Version(torch.version).local != "cpu":
+        problems.append(f"{path} pins torch=={torch.version}, not a +cpu build: {RELOCK}")
+    expected = {name for name in gpu if not name.startswith(CUDA_ONLY_PREFIXES)}
+    for name in sorted(expected - cpu.keys()):
+        problems.append(f"{path} lacks {name}, which {requirements / 'prod.txt'} pins: {RELOCK}")
+    for name in sorted(cpu.keys() - gpu.keys() - set(cuda_only)):
+        problems.append(f"{path} pins {name}, which {requirements / 'prod.txt'} lacks: {RELOCK}")
+    return problems
+
+
+def installed_differences(lock_files: Iterable[Path]) -> tuple[int, list[Difference]]:
+    """How many packages the locks pin, and those installed here at another version or not at all."""
+    seen: set[str] = set()
+    differences = []
+    for lock in lock_files:
+        for name, pin in read_lock(lock).items():
+            if name in seen:
+                continue  # a package in two locks: they agree, or out_of_step says so
+            seen.add(name)
+            try:
+                installed: str | None = installed_version(name)
+            except PackageNotFoundError:
+                installed = None
+            if installed is None or Version(installed) != Version(pin.version):
+                differences.append(Difference(name, installed, pin.version, lock.name))
+    return len(seen), differences

@@ -1,0 +1,123 @@
+"""The locks agree with their .in files, and each way they can fall out of step is named with its fix."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }} import locks
+
+PROJECT = Path(__file__).resolve().parents[1]
+REQUIREMENTS = PROJECT / "requirements"
+PYTHON = tomllib.loads((PROJECT / "pyproject.toml").read_text())["tool"]["mypy"]["python_version"]
+RELOCK = "run `nox -s lock` to recompile it"
+
+
+@pytest.fixture
+def requirements(tmp_path: Path) -> Path:
+    """A copy of requirements/ to break."""
+    return Path(shutil.copytree(REQUIREMENTS, tmp_path / "requirements"))
+
+
+def replace_line(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_the_locks_are_in_step_with_their_in_files() -> None:
+    assert locks.out_of_step(REQUIREMENTS, PYTHON) == []
+
+
+def test_every_lock_pins_every_package_with_a_hash() -> None:
+    for lock in REQUIREMENTS.glob("*.txt"):
+        pins = locks.read_lock(lock)
+        assert pins, f"{lock} pins nothing"
+        assert all(pin.hashes > 0 for pin in pins.values()), lock
+
+
+def test_a_requirement_added_to_an_in_file_is_reported(requirements: Path) -> None:
+    with (requirements / "prod.in").open("a") as source:
+        source.write("rich\n")
+    problems = locks.out_of_step(requirements, PYTHON)
+    assert (
+        f"{requirements / 'prod.txt'} does not pin rich, which prod.in asks for: {RELOCK}"
+        in problems
+    )
+
+
+def test_a_requirement_removed_from_an_in_file_is_reported(requirements: Path) -> None:
+    replace_line(requirements / "prod.in", "scikit-learn\n", "")
+    problems = locks.out_of_step(requirements, PYTHON)
+    expected = (
+        f"{requirements / 'prod.txt'} pins scikit-learn for prod.in, which no longer asks for it"
+    )
+    assert f"{expected}: {RELOCK}" in problems
+
+
+def test_a_pin_the_in_file_no_longer_allows_is_reported(requirements: Path) -> None:
+    replace_line(requirements / "prod.in", "lightning==2.6.6", "lightning>2.6.6")
+    problems = locks.out_of_step(requirements, PYTHON)
+    expected = (
+        f"{requirements / 'prod.txt'} pins lightning==2.6.6, but prod.in asks for lightning>2.6.6"
+    )
+    assert f"{expected}: {RELOCK}" in problems
+
+
+def test_a_dev_pin_that_breaks_the_prod_constraint_is_reported(requirements: Path) -> None:
+    locked = locks.read_lock(requirements / "prod.txt")["packaging"].version
+    replace_line(requirements / "dev.txt", f"packaging=={locked} ", "packaging==1.0 ")
+    problems = locks.out_of_step(requirements, PYTHON)
+    expected = (
+        f"{requirements / 'dev.txt'} pins packaging==1.0 but {requirements / 'prod.txt'} pins "
+        f"packaging=={locked}"
+    )
+    assert f"{expected}: {RELOCK}" in problems
+
+
+def test_a_pin_without_a_hash_is_reported(requirements: Path) -> None:
+    with (requirements / "dev.txt").open("a") as lock:
+        lock.write("six==1.17.0\n    # via -r dev.in\n")
+    (requirements / "dev.in").write_text((requirements / "dev.in").read_text() + "six\n")
+    problems = locks.out_of_step(requirements, PYTHON)
+    assert f"{requirements / 'dev.txt'} pins six without a hash: {RELOCK}" in problems
+
+
+def test_a_cpu_lock_holding_the_cuda_build_is_reported(requirements: Path) -> None:
+    shutil.copy(requirements / "prod.txt", requirements / "prod-cpu.txt")
+    problems = locks.out_of_step(requirements, PYTHON)
+    cpu_lock = requirements / "prod-cpu.txt"
+    assert any(
+        problem.startswith(f"{cpu_lock} holds CUDA wheels (") and "nvidia-cuda-runtime" in problem
+        for problem in problems
+    )
+    assert any(problem.startswith(f"{cpu_lock} pins torch==") for problem in problems)
+
+
+def test_a_missing_lock_of_a_feature_names_the_file_and_the_fix(requirements: Path) -> None:
+    (requirements / "profiler.in").write_text("-c prod.txt\nrich\n")
+    with pytest.raises(locks.LockError) as error:
+        locks.locks_for(requirements, "gpu")
+    assert str(error.value) == (
+        f"missing lock {requirements / 'profiler.txt'} (needed for the gpu target): "
+        "run `nox -s lock` to compile it"
+    )
+
+
+def test_installed_packages_are_compared_with_their_pins(tmp_path: Path) -> None:
+    lock = tmp_path / "dev.txt"
+    lock.write_text(
+        "pytest==0.0.1 \\\n    --hash=sha256:00\n"
+        "surely-not-installed-package==1.0 \\\n    --hash=sha256:00\n"
+    )
+    checked, differences = locks.installed_differences([lock])
+    assert checked == 2
+    assert [(d.name, d.locked, d.lock) for d in differences] == [
+        ("pytest", "0.0.1", "dev.txt"),
+        ("surely-not-installed-package", "1.0", "dev.txt"),
+    ]
+    assert differences[0].installed == pytest.__version__
+    assert differences[1].installed is None
