@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
+from conftest import Refused
 import torch
 import yaml
 
@@ -73,60 +74,49 @@ def test_debug_preset_runs_one_batch_and_writes_nothing(in_tmp_dir: Path) -> Non
     assert list(in_tmp_dir.iterdir()) == []
 
 
-def _fails_with(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    assert exit_info.value.code == 2
-    return capsys.readouterr().err
-
-
-def test_unknown_preset_is_refused_with_the_valid_names(
-    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    error = _fails_with(["fit", "--preset", "gpus"], capsys)
+def test_unknown_preset_is_refused_with_the_valid_names(in_tmp_dir: Path, refused: Refused) -> None:
+    error = refused(["fit", "--preset", "gpus"])
     assert error.startswith("error: unknown preset 'gpus'; valid presets: bf16, ")
     assert list(in_tmp_dir.iterdir()) == []
 
 
-def test_contradicting_presets_are_refused(
-    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    error = _fails_with(["fit", "--preset", "fp16", "--preset", "bf16"], capsys)
+def test_contradicting_presets_are_refused(in_tmp_dir: Path, refused: Refused) -> None:
+    error = refused(["fit", "--preset", "fp16", "--preset", "bf16"])
     assert "presets 'fp16' and 'bf16' conflict: trainer.precision" in error
     assert list(in_tmp_dir.iterdir()) == []
 
 
 def test_fp16_on_cpu_is_refused_before_anything_is_written(
-    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+    in_tmp_dir: Path, refused: Refused
 ) -> None:
-    error = _fails_with(["fit", "--preset", "cpu", "--preset", "fp16"], capsys)
+    error = refused(["fit", "--preset", "cpu", "--preset", "fp16"])
     assert "needs a CUDA GPU" in error and "use --preset bf16" in error
     assert list(in_tmp_dir.iterdir()) == []
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks what a machine without a GPU says")
 def test_gpu_preset_without_a_gpu_is_refused_with_the_fix(
-    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+    in_tmp_dir: Path, refused: Refused
 ) -> None:
-    error = _fails_with(["fit", "--preset", "gpu"], capsys)
+    error = refused(["fit", "--preset", "gpu"])
     assert "no CUDA GPU is visible" in error and "--preset cpu" in error
     assert list(in_tmp_dir.iterdir()) == []
 
 
 def test_ddp_with_a_single_process_is_refused_with_the_fix(
-    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+    in_tmp_dir: Path, refused: Refused
 ) -> None:
     args = ["fit", "--trainer.accelerator=cpu", "--trainer.devices=1", "--trainer.strategy=ddp"]
-    error = _fails_with(args, capsys)
+    error = refused(args)
     assert "trainer.strategy=ddp with a single process" in error and "--trainer.devices 2" in error
     assert list(in_tmp_dir.iterdir()) == []
 
 
 def test_compile_without_a_cpp_compiler_is_refused(
-    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    in_tmp_dir: Path, refused: Refused, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(in_tmp_dir))  # no compiler on PATH
-    error = _fails_with(["fit", "--preset", "cpu", "--preset", "compile"], capsys)
+    error = refused(["fit", "--preset", "cpu", "--preset", "compile"])
     assert "needs a C++ compiler" in error and "drop --preset compile" in error
 
 

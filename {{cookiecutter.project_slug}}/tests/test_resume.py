@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import Refused
 import torch
 
-from {{ cookiecutter.package_name }}.cli import build, main
+from {{ cookiecutter.package_name }}.cli import build
 
 EPOCHS = ["--trainer.max_epochs=3"]
 QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
@@ -68,17 +69,10 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_run(
         )
 
 
-def _fails_with(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    assert exit_info.value.code == 2
-    return capsys.readouterr().err
-
-
 def test_resume_auto_with_nothing_to_resume_says_so_and_writes_nothing(
-    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+    in_tmp_dir: Path, refused: Refused
 ) -> None:
-    error = _fails_with(["fit", "--resume", "auto"], capsys)
+    error = refused(["fit", "--resume", "auto"])
     assert "nothing to resume" in error and "--resume auto-or-fresh" in error
     assert list(in_tmp_dir.iterdir()) == []
 
@@ -92,12 +86,12 @@ def test_resume_auto_or_fresh_starts_a_new_run_when_there_is_none(
 
 
 def test_corrupt_checkpoint_is_refused_and_the_run_left_as_it_was(
-    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+    in_tmp_dir: Path, refused: Refused
 ) -> None:
     build(["fit", "--trainer.max_epochs=1", *QUIET])
     last = in_tmp_dir / RUN / "checkpoints" / "last.ckpt"
     last.write_bytes(last.read_bytes()[:1000])  # a checkpoint cut short, as by a full disk
     before = {path: path.stat().st_mtime_ns for path in (in_tmp_dir / "runs").rglob("*")}
-    error = _fails_with(["fit", "--resume", "auto", *QUIET], capsys)
+    error = refused(["fit", "--resume", "auto", *QUIET])
     assert f"checkpoint {RUN / 'checkpoints' / 'last.ckpt'} cannot be read" in error
     assert {path: path.stat().st_mtime_ns for path in (in_tmp_dir / "runs").rglob("*")} == before
