@@ -98,7 +98,12 @@ LOGGER_FILES = {
         "src/digit_classifier/wandb_logger.py",
         "tests/test_logger_wandb.py",
     },
-    "mlflow": {"requirements/mlflow.in", "requirements/mlflow.txt", "tests/test_logger_mlflow.py"},
+    "mlflow": {
+        "requirements/mlflow.in",
+        "requirements/mlflow.txt",
+        "src/digit_classifier/mlflow_logger.py",
+        "tests/test_logger_mlflow.py",
+    },
 }
 # The CPU build of torch that prod-cpu.txt locks exists on this machine for Python 3.11 only;
 # a 3.12 project compiles its CPU lock with `nox -s lock` where download.pytorch.org is reachable.

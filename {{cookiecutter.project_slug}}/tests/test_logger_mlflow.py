@@ -13,9 +13,9 @@ QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=
 
 def test_mlflow_store_holds_the_run_metrics_and_provenance(in_tmp_dir: Path) -> None:
     cli = build(["fit", "--trainer.max_epochs=1", *QUIET])
-    client = MlflowClient(tracking_uri="sqlite:///runs/mlflow.db")
+    client = MlflowClient(tracking_uri=f"sqlite:///{in_tmp_dir / 'runs' / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("{{ cookiecutter.package_name }}")
     assert experiment is not None
-    (run,) = client.search_runs([experiment.experiment_id])
+    (run,) = client.search_runs([experiment.experiment_id])  # this test's run alone
     assert run.data.metrics["val/acc"] == cli.trainer.callback_metrics["val/acc"].item()
     assert run.data.params["provenance/seed"] == "0"

@@ -21,11 +21,14 @@ def no_wandb_account(in_tmp_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WANDB_SILENT", "true")
 
 
-def test_without_a_key_the_run_is_offline_files_beside_the_run_directory(in_tmp_dir: Path) -> None:
+def test_without_a_key_each_fit_is_an_offline_run_beside_the_run_directory(
+    in_tmp_dir: Path,
+) -> None:
     assert not has_api_key()
+    build(["fit", "--trainer.max_steps=2", *QUIET])
     cli = build(["fit", "--trainer.max_epochs=1", *QUIET])
     offline_runs = list((in_tmp_dir / "runs").rglob("offline-run-*"))
-    assert len(offline_runs) == 1 and list(offline_runs[0].glob("run-*.wandb"))
+    assert len(offline_runs) == 2 and all(list(run.glob("run-*.wandb")) for run in offline_runs)
     with open(Path(cli.trainer.log_dir or "") / "metrics.csv") as file:
         assert any(row["val/acc"] for row in csv.DictReader(file))
 

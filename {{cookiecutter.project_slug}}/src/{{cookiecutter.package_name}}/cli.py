@@ -1,9 +1,9 @@
 """The command line: LightningCLI's fit/validate/test/predict, with presets and a hardware check first.
 
 python -m {{ cookiecutter.package_name }} fit --preset gpu --preset bf16 --trainer.max_epochs 20
-python -m {{ cookiecutter.package_name }} fit --print_config          # the merged configuration
-python -m {{ cookiecutter.package_name }} presets                     # what each preset does
-python -m {{ cookiecutter.package_name }} doctor                      # this machine, packages, presets
+python -m {{ cookiecutter.package_name }} fit --print_config   # the merged configuration
+python -m {{ cookiecutter.package_name }} presets              # what each preset does
+python -m {{ cookiecutter.package_name }} doctor               # this machine, packages, presets
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """`doctor`: what this machine and environment offer, and whether the named presets can run here.
 
-python -m {{ cookiecutter.package_name }} doctor                            # the report
-python -m {{ cookiecutter.package_name }} doctor --preset gpu --preset bf16   # and exit 1 if they cannot run here
+python -m {{ cookiecutter.package_name }} doctor                             # the report
+python -m {{ cookiecutter.package_name }} doctor --preset gpu --preset bf16  # exit 1 if they cannot run
 
 It exits 1, saying why, when a named preset needs what this machine lacks, when installed packages
 differ from the locks, or when the locks are out of step with their .in files.
