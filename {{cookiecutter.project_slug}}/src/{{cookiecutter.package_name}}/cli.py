@@ -3,22 +3,23 @@
 python -m {{ cookiecutter.package_name }} fit --preset gpu --preset bf16 --trainer.max_epochs 20
 python -m {{ cookiecutter.package_name }} fit --print_config          # the merged configuration
 python -m {{ cookiecutter.package_name }} presets                     # what each preset does
+python -m {{ cookiecutter.package_name }} sweep --trials 20           # an Optuna sweep (sweep.py)
 """
 
 from __future__ import annotations
 
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib.resources import files
 from typing import Any
 
 import torch
-from lightning.pytorch import Trainer
+from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from {{ cookiecutter.package_name }} import hardware, presets
+from {{ cookiecutter.package_name }} import cluster, hardware, presets
 from {{ cookiecutter.package_name }}.data import DigitsDataModule
 from {{ cookiecutter.package_name }}.module import Classifier
 from {{ cookiecutter.package_name }}.progress import LiveLossProgressBar
@@ -53,6 +54,9 @@ class TrainingCLI(LightningCLI):
         config = self.config[self.subcommand] if self.subcommand else self.config
         trainer = config.trainer
         hardware.check(trainer.accelerator, trainer.devices, trainer.precision)
+        launch = cluster.detect()
+        trainer.num_nodes = cluster.resolve_num_nodes(trainer.num_nodes, launch)
+        cluster.check(trainer.accelerator, trainer.devices, trainer.num_nodes, launch)
         torch.set_float32_matmul_precision(config.float32_matmul_precision)
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
@@ -80,12 +84,18 @@ class TrainingCLI(LightningCLI):
                 )
 
 
-def build(args: list[str], run: bool = True) -> TrainingCLI:
-    """Parse `args` (presets expanded) and, with `run`, execute the subcommand."""
+def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ()) -> TrainingCLI:
+    """Parse `args` (presets expanded) and, with `run`, execute the subcommand.
+
+    `callbacks` join the trainer's own; the sweep passes one that reports to its trial.
+    """
     return TrainingCLI(
         Classifier,
         DigitsDataModule,
         seed_everything_default=0,
+        trainer_defaults={"callbacks": list(callbacks)} if callbacks else None,
+        # A requeued SLURM job resumes into its own run directory and saves the same config again.
+        save_config_kwargs={"overwrite": True},
         parser_kwargs={command: {"default_config_files": [DEFAULTS]} for command in SUBCOMMANDS},
         args=presets.expand(args),
         run=run,
@@ -98,9 +108,17 @@ def print_presets(args: list[str]) -> None:
         print(f"{name:10} {description}")
 
 
+def run_sweep(args: list[str]) -> None:
+    """`sweep`: an Optuna study over the arguments of `fit` (sweep.py)."""
+    from {{ cookiecutter.package_name }} import sweep  # imports Optuna, which the other commands skip
+
+    sweep.main(args)
+
+
 # The project's own subcommands, beside LightningCLI's fit/validate/test/predict.
 COMMANDS: dict[str, Callable[[list[str]], None]] = {
     "presets": print_presets,
+    "sweep": run_sweep,
 }
 
 
@@ -115,6 +133,6 @@ def main(args: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
     try:
         build(argv)
-    except (presets.PresetError, hardware.HardwareError) as error:
+    except (presets.PresetError, hardware.HardwareError, cluster.LaunchError) as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
