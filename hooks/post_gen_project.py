@@ -13,6 +13,7 @@ PYTHON = {{ cookiecutter.python_version | tojson }}
 LICENSE = {{ cookiecutter.license | tojson }}
 LOGGER = {{ cookiecutter.logger | tojson }}
 LOGGERS = {{ cookiecutter._loggers | list | tojson }}
+SLURM = {{ cookiecutter.slurm | tojson }}
 PACKAGE = {{ cookiecutter.package_name | tojson }}
 SLUG = {{ cookiecutter.project_slug | tojson }}
 AUTHOR = {{ cookiecutter.author_name | tojson }}
@@ -34,6 +35,9 @@ def prune(project: Path) -> None:
         if logger != LOGGER:
             for lock in (project / "requirements").glob(f"{logger}.*"):
                 lock.unlink()
+    if SLURM == "no":
+        shutil.rmtree(project / "scripts" / "slurm")
+        (project / "docs" / "slurm.md").unlink()
 
 
 def first_commit(project: Path) -> str:

@@ -21,6 +21,7 @@ ANSWERS = {
     "python_version": {{ cookiecutter.python_version | tojson }},
     "license": {{ cookiecutter.license | tojson }},
     "logger": {{ cookiecutter.logger | tojson }},
+    "slurm": {{ cookiecutter.slurm | tojson }},
 }
 LOGGERS = {{ cookiecutter._loggers | list | tojson }}
 
@@ -116,6 +117,8 @@ def other_problems(answers: dict[str, str]) -> list[str]:
         found.append(f"license {answers['license']!r} is unknown: choose one of {', '.join(LICENSES)}.")
     if answers["logger"] not in LOGGERS:
         found.append(f"logger {answers['logger']!r} is unknown: choose one of {', '.join(LOGGERS)}.")
+    if answers["slurm"] not in ("yes", "no"):
+        found.append(f"slurm {answers['slurm']!r} is neither yes nor no: choose one of them.")
     return found
 
 

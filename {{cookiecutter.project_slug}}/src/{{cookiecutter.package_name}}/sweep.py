@@ -19,8 +19,10 @@ import contextlib
 import io
 import json
 import math
+import random
 import re
 import sys
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +32,9 @@ import optuna
 import yaml
 from optuna.exceptions import ExperimentalWarning
 from lightning.pytorch import Callback, LightningModule, Trainer
-from optuna.storages import RDBStorage, RetryFailedTrialCallback
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.study import StudyDirection
+from sqlalchemy.exc import SQLAlchemyError
 
 from {{ cookiecutter.package_name }} import presets
 from {{ cookiecutter.package_name }}.cli import build
@@ -252,18 +255,31 @@ class ReportToTrial(Callback):
             trainer.should_stop = True  # ends after this epoch, with checkpoints and logs closed
 
 
+def open_storage(url: str, attempts: int = 5) -> RDBStorage:
+    """Connect to the study database, creating its tables if this worker is the first."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return RDBStorage(
+                url,
+                heartbeat_interval=HEARTBEAT_SECONDS,
+                grace_period=GRACE_SECONDS,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+            )
+        except SQLAlchemyError:
+            # Workers started together (array tasks) race to create the tables; who loses retries.
+            if attempt == attempts:
+                raise
+            time.sleep(random.uniform(0.5, 2.0))
+    raise AssertionError("unreachable")
+
+
 def make_study(
     space: Space, storage_url: str, study_name: str, startup_trials: int, seed: int | None
 ) -> optuna.Study:
     """Create the study, or join it when another worker already has."""
     if storage_url.startswith("sqlite:///"):
         Path(storage_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    storage = RDBStorage(
-        storage_url,
-        heartbeat_interval=HEARTBEAT_SECONDS,
-        grace_period=GRACE_SECONDS,
-        failed_trial_callback=RetryFailedTrialCallback(max_retry=1),
-    )
+    storage = open_storage(storage_url)
     pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
     if space.min_epochs_before_pruning is not None:
         pruner = optuna.pruners.MedianPruner(
