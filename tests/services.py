@@ -90,8 +90,7 @@ class SlurmCluster:
         for name in ("state", "spool"):
             (folder / name).mkdir(parents=True)
         user = getpass.getuser()
-        self.config.write_text(
-            f"""ClusterName=templatetests
+        self.config.write_text(f"""ClusterName=templatetests
 SlurmctldHost=localhost(127.0.0.1)
 SlurmctldPort={free_port()}
 SlurmdPort={free_port()}
@@ -119,8 +118,7 @@ ReturnToService=2
 SchedulerParameters=sched_interval=1
 NodeName=localhost NodeAddr=127.0.0.1 CPUs={cpus} RealMemory=4000 State=UNKNOWN
 PartitionName={self.partition} Nodes=localhost Default=YES MaxTime=INFINITE State=UP
-"""
-        )
+""")
         self.environment = {**os.environ, "SLURM_CONF": str(self.config)}
 
     def run(self, *command: str, cwd: Path | None = None) -> str:
@@ -206,20 +204,18 @@ class PostgresServer:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def start(self) -> None:
-        self._run(
-            str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", "postgres",
-            "--auth=trust", "--no-sync",
-        )  # fmt: skip
+        pg_ctl, initdb = str(self.bin_dir / "pg_ctl"), str(self.bin_dir / "initdb")
+        self._run(initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync")
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run(
-            str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-o", options,
-            "-l", str(self.folder / "server.log"), "-w", "start",
-        )  # fmt: skip
+        log = str(self.folder / "server.log")
+        self._run(pg_ctl, "-D", str(self.data), "-o", options, "-l", log, "-w", "start")
 
     def stop(self) -> None:
         """Fast shutdown (disconnects clients), then remove the cluster's folder."""
         try:
-            self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+            self._run(
+                str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"
+            )
         except (RuntimeError, subprocess.TimeoutExpired):
             stop_process(self.data / "postmaster.pid")  # its first line is the server's id
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -237,7 +233,7 @@ def start_postgres() -> PostgresServer:
     return server
 
 
-def run_environment(project: Path, extra: Mapping[str, str] = {}) -> dict[str, str]:
+def run_environment(project: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of a baked project's commands: this Python first, the project importable."""
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    return {**os.environ, "PATH": path, "PYTHONPATH": str(project / "src"), **extra}
+    return {**os.environ, "PATH": path, "PYTHONPATH": str(project / "src"), **(extra or {})}

@@ -1,4 +1,4 @@
-"""The generated SLURM scripts on a real one-node SLURM cluster (slurmctld and slurmd, started here).
+"""The generated SLURM scripts on a real one-node SLURM cluster (slurmctld, slurmd, started here).
 
 Two CPU tasks stand in for two GPUs, over gloo: the jobs override the scripts' GPU settings on the
 sbatch command line, as a user overrides any setting, and give fit `--trainer.accelerator=cpu`.
@@ -64,7 +64,9 @@ def project(tmp_path_factory: pytest.TempPathFactory, slurm: SlurmCluster) -> Pa
     return Path(baked)
 
 
-def submit(slurm: SlurmCluster, project: Path, script: str, flags: list[str], args: list[str]) -> str:
+def submit(
+    slurm: SlurmCluster, project: Path, script: str, flags: list[str], args: list[str]
+) -> str:
     partition = f"--partition={slurm.partition}"
     return slurm.submit(project / "scripts" / "slurm" / script, [*flags, partition], args, project)
 
@@ -145,7 +147,10 @@ def test_preempted_job_requeues_itself_and_resumes_from_its_checkpoint(
 
     # The first attempt saved a checkpoint on the signal and requeued the job; the second found it.
     assert f"Requeued SLURM job: {job_id}" in log
-    assert f"Restoring states from the checkpoint path at {run.relative_to(project)}/hpc_ckpt_1.ckpt" in log
+    assert (
+        f"Restoring states from the checkpoint path at {run.relative_to(project)}/hpc_ckpt_1.ckpt"
+        in log
+    )
     preempted = load(run / "hpc_ckpt_1.ckpt")
     first, second = metrics(run / "metrics-attempt1.csv"), metrics(run / "metrics.csv")
     # Every epoch was validated exactly once, across the two attempts: nothing lost, none redone.
@@ -154,7 +159,7 @@ def test_preempted_job_requeues_itself_and_resumes_from_its_checkpoint(
     # The second attempt went on from the checkpoint's step, not from the start.
     assert preempted["global_step"] > 0
     assert min(int(row["step"]) for row in second) >= preempted["global_step"]
-    # Each epoch ended with the same number of optimizer steps as the last: none lost, none repeated.
+    # Every epoch ended a whole epoch's optimizer steps after the one before: none lost or repeated.
     ends = [load(path) for path in sorted((run / "checkpoints").glob("epoch*.ckpt"))]
     assert [end["epoch"] for end in ends] == list(range(epochs))
     steps_per_epoch = ends[0]["global_step"]

@@ -82,7 +82,9 @@ def test_more_tasks_per_node_than_gpus_is_refused(monkeypatch: pytest.MonkeyPatc
 
 def test_slurm_tasks_without_tasks_per_node_are_refused() -> None:
     environment = {key: value for key, value in SLURM_TWO_BY_TWO.items() if "PER_NODE" not in key}
-    with pytest.raises(cluster.LaunchError, match="SLURM started 4 tasks without --ntasks-per-node"):
+    with pytest.raises(
+        cluster.LaunchError, match="SLURM started 4 tasks without --ntasks-per-node"
+    ):
         cluster.detect(environment)
 
 

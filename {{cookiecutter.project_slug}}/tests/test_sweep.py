@@ -70,7 +70,9 @@ def test_a_small_sweep_runs_offline_and_prunes_a_poor_trial(in_tmp_dir: Path) ->
     assert all(trial.params["model.learning_rate"] == 1.0e-5 for trial in pruned)
     assert study.best_value > max(trial.intermediate_values[1] for trial in pruned)
     for number in states:
-        assert (in_tmp_dir / "runs" / "sweeps" / "test" / f"trial-{number:04d}" / "config.yaml").exists()
+        assert (
+            in_tmp_dir / "runs" / "sweeps" / "test" / f"trial-{number:04d}" / "config.yaml"
+        ).exists()
 
 
 def _fails_with(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
