@@ -53,6 +53,7 @@ DEFAULT_FILES = {
     "src/digit_classifier/hardware.py",
     "src/digit_classifier/model.py",
     "src/digit_classifier/module.py",
+    "src/digit_classifier/preemption.py",
     "src/digit_classifier/presets.py",
     "src/digit_classifier/presets/bf16.yaml",
     "src/digit_classifier/presets/compile.yaml",
@@ -75,6 +76,7 @@ DEFAULT_FILES = {
     "tests/test_gpu.py",
     "tests/test_launch.py",
     "tests/test_model.py",
+    "tests/test_preemption.py",
     "tests/test_sweep.py",
 }
 SLURM_FILES = {"docs/slurm.md", "scripts/slurm/sweep.sbatch", "scripts/slurm/train.sbatch"}

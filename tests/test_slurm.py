@@ -146,7 +146,7 @@ def test_preempted_job_requeues_itself_and_resumes_from_its_checkpoint(
     assert (job.state, job.restarts) == ("COMPLETED", 1), log[-3000:]
 
     # The first attempt saved a checkpoint on the signal and requeued the job; the second found it.
-    assert f"Requeued SLURM job: {job_id}" in log
+    assert f"Requeued SLURM job {job_id}; it resumes from" in log
     assert (
         f"Restoring states from the checkpoint path at {run.relative_to(project)}/hpc_ckpt_1.ckpt"
         in log

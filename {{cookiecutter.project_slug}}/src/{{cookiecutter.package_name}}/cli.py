@@ -15,6 +15,7 @@ from importlib.resources import files
 from typing import Any
 
 import torch
+from lightning.fabric.plugins.environments.slurm import SLURMEnvironment
 from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
@@ -22,6 +23,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from {{ cookiecutter.package_name }} import cluster, hardware, presets
 from {{ cookiecutter.package_name }}.data import DigitsDataModule
 from {{ cookiecutter.package_name }}.module import Classifier
+from {{ cookiecutter.package_name }}.preemption import RequeueOnSignal
 from {{ cookiecutter.package_name }}.progress import LiveLossProgressBar
 
 DEFAULTS = str(files(__package__) / "defaults.yaml")
@@ -69,6 +71,14 @@ class TrainingCLI(LightningCLI):
         has_bar = any(isinstance(callback, ProgressBar) for callback in callbacks)
         if trainer.get("enable_progress_bar") is not False and not has_bar:
             callbacks.append(LiveLossProgressBar())
+        launch = cluster.detect()
+        if launch is not None and launch.launcher == "SLURM":
+            # On SIGUSR1, checkpoint and requeue at a step all ranks agree on (preemption.py),
+            # instead of in Lightning's signal handler, which can hang DDP.
+            callbacks.append(RequeueOnSignal())
+            plugins = trainer.get("plugins") or []
+            plugins = list(plugins) if isinstance(plugins, list) else [plugins]
+            kwargs["plugins"] = [*plugins, SLURMEnvironment(auto_requeue=False)]
         return super().instantiate_trainer(callbacks=callbacks, **kwargs)
 
     def after_fit(self) -> None:
