@@ -62,14 +62,23 @@ def under_slurm(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPa
     return calls
 
 
-def test_signal_checkpoints_after_the_step_and_requeues_the_job(
+def _preempted_fit() -> None:
+    """A fit that SIGUSR1 interrupts: it checkpoints, requeues the job and exits."""
+    with pytest.raises(SystemExit) as exit_info:
+        build(FIT, callbacks=[SignalDuringStep()])
+    assert exit_info.value.code == 0
+
+
+def test_signal_checkpoints_after_the_step_requeues_the_job_and_exits(
     in_tmp_dir: Path, under_slurm: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    build(FIT, callbacks=[SignalDuringStep()])
+    _preempted_fit()
     saved = torch.load(in_tmp_dir / "runs/job/hpc_ckpt_1.ckpt", weights_only=False)
     # The step that was running when the signal came finished first: a whole step is saved.
     assert saved["global_step"] == SIGNALLED_AT_STEP + 1
     assert under_slurm.read_text() == "requeue 4242\n"
+    # Nothing ran past the checkpoint: the run directory holds no later checkpoint.
+    assert not list((in_tmp_dir / "runs").rglob("epoch*.ckpt"))
     assert (
         "Requeued SLURM job 4242; it resumes from runs/job/hpc_ckpt_1.ckpt"
         in capsys.readouterr().out
@@ -77,7 +86,7 @@ def test_signal_checkpoints_after_the_step_and_requeues_the_job(
 
 
 def test_requeued_job_resumes_from_the_checkpoint(in_tmp_dir: Path, under_slurm: Path) -> None:
-    build(FIT, callbacks=[SignalDuringStep()])
+    _preempted_fit()
     resumed = build(FIT)  # the same job id and run directory, as after `scontrol requeue`
     assert resumed.trainer.ckpt_path == str(Path("runs/job/hpc_ckpt_1.ckpt"))
     assert resumed.trainer.global_step == 6  # the epoch's six steps in all, none repeated
@@ -88,3 +97,14 @@ def test_checkpoint_names_count_up_as_lightning_expects(tmp_path: Path) -> None:
     (tmp_path / "hpc_ckpt_1.ckpt").touch()
     (tmp_path / "hpc_ckpt_7.ckpt").touch()
     assert preemption.next_hpc_checkpoint(tmp_path).name == "hpc_ckpt_8.ckpt"
+
+
+def test_without_a_requeue_training_goes_on(
+    in_tmp_dir: Path, under_slurm: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "PATH", "/nonexistent"
+    )  # no scontrol: the checkpoint is kept, the run goes on
+    cli = build(FIT, callbacks=[SignalDuringStep()])
+    assert (in_tmp_dir / "runs/job/hpc_ckpt_1.ckpt").exists()
+    assert cli.trainer.global_step == 6

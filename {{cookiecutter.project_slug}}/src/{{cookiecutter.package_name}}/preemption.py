@@ -7,7 +7,8 @@ collective and another is already waiting in the next one: DDP then hangs until 
 (Lightning issue #21406; this project's SLURM test ran into it). Here the handler only notes the
 signal. After each training step the ranks exchange their notes with a small all-reduce on the CPU,
 started after one step and read after the next, so nothing waits on the GPU; one step after any
-rank was signalled, all ranks save one checkpoint together, and rank 0 requeues the job.
+rank was signalled, all ranks save one checkpoint together, rank 0 requeues the job, and all of them
+exit, so that nothing runs past the checkpoint.
 
 The requeued job starts over with the same job id and so the same `trainer.default_root_dir`, where
 Lightning finds the newest `hpc_ckpt_N.ckpt` and resumes from it.
@@ -49,15 +50,16 @@ def slurm_job_id() -> str:
     return os.environ["SLURM_JOB_ID"]
 
 
-def requeue(job: str, checkpoint: Path) -> str:
-    """Ask SLURM to requeue `job`; say what happened."""
+def requeue(job: str, checkpoint: Path) -> tuple[bool, str]:
+    """Ask SLURM to requeue `job`; whether it did, and a line saying what happened."""
     try:
         result = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True)
     except FileNotFoundError:
-        return f"Saved {checkpoint}, but scontrol is not on PATH: requeue job {job} yourself"
+        return False, f"Saved {checkpoint}, but scontrol is not on PATH: requeue job {job} yourself"
     if result.returncode != 0:
-        return f"Saved {checkpoint}, but could not requeue job {job}: {result.stderr.strip()}"
-    return f"Requeued SLURM job {job}; it resumes from {checkpoint}"
+        error = result.stderr.strip()
+        return False, f"Saved {checkpoint}, but could not requeue job {job}: {error}"
+    return True, f"Requeued SLURM job {job}; it resumes from {checkpoint}"
 
 
 class RequeueOnSignal(Callback):
@@ -83,10 +85,18 @@ class RequeueOnSignal(Callback):
             # Every rank creates it here, in the same order; gloo keeps the exchange off the GPU.
             self._group = dist.new_group(backend="gloo")
 
-    def teardown(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+    def _restore_handler(self) -> None:
         if self._previous_handler is not None:
             signal.signal(self.signum, self._previous_handler)
             self._previous_handler = None
+
+    def teardown(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        self._restore_handler()
+
+    def on_exception(
+        self, trainer: Trainer, pl_module: LightningModule, exception: BaseException
+    ) -> None:
+        self._restore_handler()  # Lightning skips the teardown hooks when fit ends in an exception
 
     def _all_agree_to_stop(self) -> bool:
         """Whether any rank was signalled as of the previous step; the same answer on every rank."""
@@ -116,7 +126,11 @@ class RequeueOnSignal(Callback):
         self.done = True
         checkpoint = next_hpc_checkpoint(trainer.default_root_dir)
         trainer.save_checkpoint(checkpoint)  # every rank calls it; rank 0 writes
+        requeued = False
         if trainer.is_global_zero:
-            print(requeue(slurm_job_id(), checkpoint), flush=True)
-        # SLURM now stops the job (SIGTERM, which Lightning turns into a clean exit); steps taken
-        # until then are repeated after the resume.
+            requeued, message = requeue(slurm_job_id(), checkpoint)
+            print(message, flush=True)
+        # Every rank is at this same step, so this collective is safe, and all of them stop
+        # together: nothing runs past the checkpoint. Without a requeue, training goes on.
+        if trainer.strategy.broadcast(requeued):
+            raise SystemExit(0)
