@@ -146,3 +146,7 @@ def main(args: list[str] | None = None) -> None:
     except (presets.PresetError, hardware.HardwareError, cluster.LaunchError) as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    # Under torchrun or srun the process group outlives fit; left to the interpreter's exit, its
+    # gloo threads can abort the process (seen as SIGABRT in the torchrun test).
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
