@@ -58,12 +58,12 @@ def test_a_small_sweep_runs_offline_and_prunes_a_poor_trial(in_tmp_dir: Path) ->
         early_terminate={"type": "hyperband", "min_iter": 1},
     )
     storage = f"sqlite:///{in_tmp_dir / 'study.db'}"
-    options = ["--space", str(space), "--storage", storage, "--trials", "4", "--seed", "0"]
+    options = ["--space", str(space), "--storage", storage, "--trials", "3", "--seed", "0"]
     main(["sweep", *options, "--startup-trials", "1", *QUICK_FIT])
 
     study = optuna.load_study(study_name="test", storage=storage)
     states = {trial.number: trial.state for trial in study.trials}
-    assert len(states) == 4
+    assert len(states) == 3
     pruned = [trial for trial in study.trials if trial.state == optuna.trial.TrialState.PRUNED]
     complete = [trial for trial in study.trials if trial.state == optuna.trial.TrialState.COMPLETE]
     assert pruned and complete, states

@@ -85,8 +85,8 @@ def resolve_num_nodes(num_nodes: int, launch: Launch | None) -> int:
     if launch is None:
         raise LaunchError(
             "trainer.num_nodes=-1 (the multinode preset) takes the node count from SLURM or "
-            "torchrun, but neither started this process: launch it with scripts/slurm/train.sbatch "
-            "or scripts/torchrun.sh, or drop --preset multinode to train on this machine alone"
+            "torchrun, but neither started this process: launch it with srun or torchrun (see "
+            "docs/scaling.md), or drop --preset multinode to train on this machine alone"
         )
     return launch.nodes
 
@@ -98,7 +98,7 @@ def check(accelerator: Any, devices: Any, num_nodes: int, launch: Launch | None)
         if num_nodes > 1:
             raise LaunchError(
                 f"trainer.num_nodes={num_nodes} needs a process started on every node, which "
-                "nothing did: launch with scripts/slurm/train.sbatch or scripts/torchrun.sh, or set "
+                "nothing did: launch with srun or torchrun (see docs/scaling.md), or set "
                 "--trainer.num_nodes 1"
             )
         return
