@@ -7,6 +7,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import torch
 import yaml
 
 from {{ cookiecutter.package_name }} import sweep
@@ -106,6 +107,16 @@ def test_trials_on_several_devices_are_refused(
     space = _space(in_tmp_dir, {"model.channels": {"values": [16]}})
     error = _fails_with(["sweep", "--space", str(space), "--preset", "ddp"], capsys)
     assert "each trial runs in this process on one device, but trainer.devices=-1" in error
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks what a machine without a GPU says")
+def test_gpu_trials_without_a_gpu_are_refused_before_anything_runs(
+    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    space = _space(in_tmp_dir, {"model.channels": {"values": [16]}})
+    error = _fails_with(["sweep", "--space", str(space), "--preset", "gpu"], capsys)
+    assert "no CUDA GPU is visible" in error
+    assert sorted(path.name for path in in_tmp_dir.iterdir()) == ["space.yaml"]
 
 
 @pytest.mark.parametrize(

@@ -30,13 +30,13 @@ from typing import Any
 
 import optuna
 import yaml
-from optuna.exceptions import ExperimentalWarning
 from lightning.pytorch import Callback, LightningModule, Trainer
+from optuna.exceptions import ExperimentalWarning
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.study import StudyDirection
 from sqlalchemy.exc import SQLAlchemyError
 
-from {{ cookiecutter.package_name }} import presets
+from {{ cookiecutter.package_name }} import cluster, hardware, presets
 from {{ cookiecutter.package_name }}.cli import build
 
 SWEEP_ROOT = Path("runs") / "sweeps"
@@ -104,11 +104,19 @@ def _check_parameter(source: Path, name: str, spec: Any) -> dict[str, Any]:
     return {**spec, "distribution": distribution}
 
 
+def check_study_name(name: str, setting: str) -> None:
+    """Study names become folder names under runs/sweeps/."""
+    if not re.fullmatch(r"[\w.-]+", name):
+        raise SweepError(f"{setting} {name!r} must be letters, digits, '.', '_' or '-'")
+
+
 def load_space(path: Path) -> Space:
     """Read and check a W&B sweep file; SweepError names the first bad setting."""
     if not path.is_file():
         raise SweepError(f"no sweep file at {path}: run from the project root or pass --space FILE")
     document = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(document, dict):
+        raise SweepError(f"{path}: a sweep file is a mapping with metric and parameters")
     metric = document.get("metric") or {}
     if not isinstance(metric, dict) or not isinstance(metric.get("name"), str):
         raise SweepError(f"{path}: metric.name is missing: name what to optimise, e.g. val/acc")
@@ -126,8 +134,7 @@ def load_space(path: Path) -> Space:
     if min_iter is not None and (not isinstance(min_iter, int) or min_iter < 1):
         raise SweepError(f"{path}: early_terminate.min_iter must be a positive whole number")
     name = str(document.get("name") or path.stem)
-    if not re.fullmatch(r"[\w.-]+", name):
-        raise SweepError(f"{path}: name {name!r} must be letters, digits, '.', '_' or '-'")
+    check_study_name(name, f"{path}: name")
     return Space(
         source=path,
         name=name,
@@ -361,8 +368,12 @@ def main(args: list[str]) -> None:
     try:
         space = load_space(options.space)
         study_name = options.study or space.name
-        check_one_device(check_arguments(space, ["--trainer.devices=1", *fit_args]))
-    except (SweepError, presets.PresetError) as error:
+        check_study_name(study_name, "--study")
+        probe = check_arguments(space, ["--trainer.devices=1", *fit_args])
+        check_one_device(probe)
+        trainer = probe["trainer"]
+        hardware.check(trainer["accelerator"], trainer["devices"], trainer["precision"])
+    except (SweepError, presets.PresetError, hardware.HardwareError) as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     study = make_study(space, options.storage, study_name, options.startup_trials, options.seed)
@@ -370,7 +381,7 @@ def main(args: list[str]) -> None:
         study.optimize(
             lambda trial: run_trial(trial, space, study_name, fit_args), n_trials=options.trials
         )
-    except SweepError as error:
+    except (SweepError, hardware.HardwareError, cluster.LaunchError) as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     complete = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
