@@ -12,6 +12,7 @@ from pathlib import Path
 PYTHON = {{ cookiecutter.python_version | tojson }}
 LICENSE = {{ cookiecutter.license | tojson }}
 LOGGER = {{ cookiecutter.logger | tojson }}
+SLURM = {{ cookiecutter.slurm | tojson }}
 PACKAGE = {{ cookiecutter.package_name | tojson }}
 SLUG = {{ cookiecutter.project_slug | tojson }}
 AUTHOR = {{ cookiecutter.author_name | tojson }}
@@ -40,6 +41,9 @@ def prune(project: Path) -> None:
                 project / "src" / PACKAGE / f"{logger}_logger.py",
             ]:
                 path.unlink(missing_ok=True)
+    if SLURM == "no":
+        shutil.rmtree(project / "scripts" / "slurm")
+        (project / "docs" / "slurm.md").unlink()
 
 
 def first_commit(project: Path) -> str:

@@ -21,6 +21,7 @@ ANSWERS = {
     "python_version": {{ cookiecutter.python_version | tojson }},
     "license": {{ cookiecutter.license | tojson }},
     "logger": {{ cookiecutter.logger | tojson }},
+    "slurm": {{ cookiecutter.slurm | tojson }},
 }
 
 SUPPORTED_PYTHONS = ("3.11", "3.12")
@@ -126,6 +127,8 @@ def other_problems(answers: dict[str, str]) -> list[str]:
         )
     if answers["license"] not in LICENSES:
         found.append(f"license {answers['license']!r} is unknown: choose one of {', '.join(LICENSES)}.")
+    if answers["slurm"] not in ("yes", "no"):
+        found.append(f"slurm {answers['slurm']!r} is neither yes nor no: choose one of them.")
     return found
 
 

@@ -96,6 +96,10 @@ BAD_CHOICES = [
         {"logger": "nope"},
         "nope provided for choice variable logger, but the choices are",
     ),
+    (
+        {"slurm": "maybe"},
+        "maybe provided for choice variable slurm, but the choices are",
+    ),
 ]
 
 

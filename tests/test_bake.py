@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import json
+import os
 import re
 import subprocess
 import tomllib
@@ -32,6 +34,8 @@ DEFAULT_FILES = {
     "Makefile",
     "README.md",
     "docs/remote-development.md",
+    "docs/scaling.md",
+    "docs/slurm.md",
     "environment-cpu.yml",
     "environment.yml",
     "notebooks/README.md",
@@ -42,12 +46,18 @@ DEFAULT_FILES = {
     "requirements/prod-cpu.txt",
     "requirements/prod.in",
     "requirements/prod.txt",
+    "requirements/sweep.in",
+    "requirements/sweep.txt",
     "requirements/tensorboard.in",
     "requirements/tensorboard.txt",
+    "scripts/slurm/sweep.sbatch",
+    "scripts/slurm/train.sbatch",
+    "scripts/torchrun.sh",
     "src/digit_classifier/__init__.py",
     "src/digit_classifier/__main__.py",
     "src/digit_classifier/bench.py",
     "src/digit_classifier/cli.py",
+    "src/digit_classifier/cluster.py",
     "src/digit_classifier/data.py",
     "src/digit_classifier/defaults.yaml",
     "src/digit_classifier/doctor.py",
@@ -55,6 +65,7 @@ DEFAULT_FILES = {
     "src/digit_classifier/locks.py",
     "src/digit_classifier/model.py",
     "src/digit_classifier/module.py",
+    "src/digit_classifier/preemption.py",
     "src/digit_classifier/presets.py",
     "src/digit_classifier/presets/bf16.yaml",
     "src/digit_classifier/presets/compile.yaml",
@@ -63,12 +74,15 @@ DEFAULT_FILES = {
     "src/digit_classifier/presets/debug.yaml",
     "src/digit_classifier/presets/fp16.yaml",
     "src/digit_classifier/presets/gpu.yaml",
+    "src/digit_classifier/presets/multinode.yaml",
     "src/digit_classifier/presets/overfit.yaml",
     "src/digit_classifier/presets/profile.yaml",
     "src/digit_classifier/progress.py",
     "src/digit_classifier/provenance.py",
     "src/digit_classifier/py.typed",
     "src/digit_classifier/resume.py",
+    "src/digit_classifier/sweep.py",
+    "sweeps/wandb.yaml",
     "tests/conftest.py",
     "tests/crash.py",
     "tests/ddp_fit.py",
@@ -79,10 +93,13 @@ DEFAULT_FILES = {
     "tests/test_ddp.py",
     "tests/test_doctor.py",
     "tests/test_gpu.py",
+    "tests/test_launch.py",
     "tests/test_locks.py",
     "tests/test_model.py",
+    "tests/test_preemption.py",
     "tests/test_provenance.py",
     "tests/test_resume.py",
+    "tests/test_sweep.py",
 }
 # What each logger answer adds to the project.
 LOGGER_FILES = {
@@ -105,6 +122,7 @@ LOGGER_FILES = {
         "tests/test_logger_mlflow.py",
     },
 }
+SLURM_FILES = {"docs/slurm.md", "scripts/slurm/sweep.sbatch", "scripts/slurm/train.sbatch"}
 # The CPU build of torch that prod-cpu.txt locks exists on this machine for Python 3.11 only;
 # a 3.12 project compiles its CPU lock with `nox -s lock` where download.pytorch.org is reachable.
 PYTHONS_WITH_CPU_LOCK = {"3.11"}
@@ -120,6 +138,8 @@ def expected_files(combination: dict[str, str]) -> set[str]:
     files |= LOGGER_FILES[combination["logger"]]
     if combination["python_version"] not in PYTHONS_WITH_CPU_LOCK:
         files.remove("requirements/prod-cpu.txt")
+    if combination["slurm"] == "no":
+        files -= SLURM_FILES
     return files
 
 
@@ -157,6 +177,8 @@ def test_baked_files_parse_and_hold_no_template_syntax(
             tomllib.loads(text)
         elif path.suffix == ".json":
             jsonc.loads(text)  # VS Code's files allow comments and trailing commas
+        elif path.suffix in (".sh", ".sbatch"):
+            subprocess.run(["bash", "-n", str(path)], check=True)
 
 
 def test_answers_flow_into_metadata_license_and_versions(bake: Bake) -> None:
@@ -211,3 +233,21 @@ def test_bake_without_git_still_succeeds(
     project = bake()
     assert not (project / ".git").exists()
     assert (project / "pyproject.toml").exists()
+
+
+def test_slurm_script_runs_one_task_per_gpu_and_requeues_before_its_time_limit(bake: Bake) -> None:
+    script = (bake() / "scripts" / "slurm" / "train.sbatch").read_text()
+    directives = dict(
+        line.removeprefix("#SBATCH --").partition("=")[::2]
+        for line in script.splitlines()
+        if line.startswith("#SBATCH --")
+    )
+    assert directives["ntasks-per-node"] == directives["gpus-per-node"]
+    assert directives["signal"].startswith("USR1@")
+    assert "requeue" in directives and directives["open-mode"] == "append"
+    assert "%j" in directives["output"]
+    assert "fit --preset ddp --preset multinode" in script
+
+
+def test_torchrun_launcher_is_executable(bake: Bake) -> None:
+    assert os.access(bake() / "scripts" / "torchrun.sh", os.X_OK)

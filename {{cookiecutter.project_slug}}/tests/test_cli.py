@@ -124,3 +124,13 @@ def test_profile_preset_writes_its_report_into_the_run_directory(in_tmp_dir: Pat
     cli = build(["fit", "--preset", "profile", "--trainer.max_steps=5", *QUIET])
     report = Path(cli.trainer.log_dir or "") / "fit-profile.txt"
     assert "run_training_batch" in report.read_text()
+
+
+def test_last_checkpoint_is_the_latest_epoch_even_without_improvement(in_tmp_dir: Path) -> None:
+    # A learning rate of 0 keeps val/acc flat, so the best checkpoint stays at epoch 0.
+    cli = build(["fit", "--trainer.max_epochs=3", "--model.learning_rate=0", *QUIET])
+    checkpoints = Path(cli.trainer.log_dir or "") / "checkpoints"
+    assert [path.name for path in checkpoints.glob("epoch*.ckpt")] == [
+        path.name for path in checkpoints.glob("epoch000-*.ckpt")
+    ]
+    assert torch.load(checkpoints / "last.ckpt", weights_only=False)["epoch"] == 2

@@ -28,7 +28,7 @@ def test_without_a_key_each_fit_is_an_offline_run_beside_the_run_directory(
     build(["fit", "--trainer.max_steps=2", *QUIET])
     cli = build(["fit", "--trainer.max_epochs=1", *QUIET])
     offline_runs = list((in_tmp_dir / "runs").rglob("offline-run-*"))
-    assert len(offline_runs) == 2 and all(list(run.glob("run-*.wandb")) for run in offline_runs)
+    assert len(offline_runs) == 2 and all(list(run.glob("*.wandb")) for run in offline_runs)
     with open(Path(cli.trainer.log_dir or "") / "metrics.csv") as file:
         assert any(row["val/acc"] for row in csv.DictReader(file))
 

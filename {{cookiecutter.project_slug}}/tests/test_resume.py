@@ -91,7 +91,7 @@ def test_corrupt_checkpoint_is_refused_and_the_run_left_as_it_was(
     build(["fit", "--trainer.max_epochs=1", *QUIET])
     last = in_tmp_dir / RUN / "checkpoints" / "last.ckpt"
     last.write_bytes(last.read_bytes()[:1000])  # a checkpoint cut short, as by a full disk
-    before = {path: path.stat().st_mtime_ns for path in (in_tmp_dir / "runs").rglob("*")}
+    before = {path: path.lstat().st_mtime_ns for path in (in_tmp_dir / "runs").rglob("*")}
     error = refused(["fit", "--resume", "auto", *QUIET])
     assert f"checkpoint {RUN / 'checkpoints' / 'last.ckpt'} cannot be read" in error
-    assert {path: path.stat().st_mtime_ns for path in (in_tmp_dir / "runs").rglob("*")} == before
+    assert {path: path.lstat().st_mtime_ns for path in (in_tmp_dir / "runs").rglob("*")} == before

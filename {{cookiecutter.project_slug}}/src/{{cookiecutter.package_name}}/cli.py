@@ -4,26 +4,29 @@ python -m {{ cookiecutter.package_name }} fit --preset gpu --preset bf16 --train
 python -m {{ cookiecutter.package_name }} fit --print_config   # the merged configuration
 python -m {{ cookiecutter.package_name }} presets              # what each preset does
 python -m {{ cookiecutter.package_name }} doctor               # this machine, packages, presets
+python -m {{ cookiecutter.package_name }} sweep --trials 20    # an Optuna sweep (sweep.py)
 """
 
 from __future__ import annotations
 
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import torch
-from lightning.pytorch import Trainer
-from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from jsonargparse import Namespace
+from lightning.fabric.plugins.environments.slurm import SLURMEnvironment
+from lightning.pytorch import Callback, Trainer
+from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from {{ cookiecutter.package_name }} import bench, doctor, hardware, presets, resume
+from {{ cookiecutter.package_name }} import bench, cluster, doctor, hardware, presets, resume
 from {{ cookiecutter.package_name }}.data import DigitsDataModule
 from {{ cookiecutter.package_name }}.module import Classifier
+from {{ cookiecutter.package_name }}.preemption import RequeueOnSignal
 from {{ cookiecutter.package_name }}.progress import LiveLossProgressBar
 from {{ cookiecutter.package_name }}.provenance import RunProvenance
 
@@ -54,7 +57,7 @@ class TrainingCLI(LightningCLI):
             {
                 "checkpoint.monitor": "val/acc",
                 "checkpoint.mode": "max",
-                "checkpoint.save_last": True,
+                "checkpoint.save_last": False,  # see latest_checkpoint() for last.ckpt
                 "checkpoint.filename": "epoch{epoch:03d}-val_acc{val/acc:.4f}",
                 "checkpoint.auto_insert_metric_name": False,
             }
@@ -63,6 +66,8 @@ class TrainingCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         trainer = config.trainer
+        launch = cluster.detect()
+        trainer.num_nodes = cluster.resolve_num_nodes(trainer.num_nodes, launch)
         hardware.check(
             trainer.accelerator,
             trainer.devices,
@@ -71,7 +76,10 @@ class TrainingCLI(LightningCLI):
             num_nodes=trainer.num_nodes,
             compile_model=config.model.compile,
         )
+        cluster.check(trainer.accelerator, trainer.devices, trainer.num_nodes, launch)
         torch.set_float32_matmul_precision(config.float32_matmul_precision)
+        if trainer.fast_dev_run:
+            trainer.logger = False  # fast_dev_run would replace them; some write files on creation
         if self.subcommand == "fit":
             self._resume(config)
 
@@ -100,7 +108,7 @@ class TrainingCLI(LightningCLI):
         callbacks = list(callbacks) if isinstance(callbacks, list) else [callbacks]
         # fast_dev_run turns logging and checkpoints off; a checkpoint folder would be left empty.
         if trainer.get("enable_checkpointing") is not False and not trainer.get("fast_dev_run"):
-            callbacks.append(self._get(self.config_init, "checkpoint"))
+            callbacks += [self._get(self.config_init, "checkpoint"), latest_checkpoint()]
         if trainer.get("logger") and not trainer.get("fast_dev_run"):
             config = self.config.get(str(self.subcommand), self.config)
             # The same text SaveConfigCallback writes to config.yaml, so their hashes agree.
@@ -109,6 +117,14 @@ class TrainingCLI(LightningCLI):
         has_bar = any(isinstance(callback, ProgressBar) for callback in callbacks)
         if trainer.get("enable_progress_bar") is not False and not has_bar:
             callbacks.append(LiveLossProgressBar())
+        launch = cluster.detect()
+        if launch is not None and launch.launcher == "SLURM":
+            # On SIGUSR1, checkpoint and requeue at a step all ranks agree on (preemption.py),
+            # instead of in Lightning's signal handler, which can hang DDP.
+            callbacks.append(RequeueOnSignal())
+            plugins = trainer.get("plugins") or []
+            plugins = list(plugins) if isinstance(plugins, list) else [plugins]
+            kwargs["plugins"] = [*plugins, SLURMEnvironment(auto_requeue=False)]
         return super().instantiate_trainer(callbacks=callbacks, **kwargs)
 
     def after_fit(self) -> None:
@@ -124,12 +140,28 @@ class TrainingCLI(LightningCLI):
                 )
 
 
-def build(args: list[str], run: bool = True) -> TrainingCLI:
-    """Parse `args` (presets expanded) and, with `run`, execute the subcommand."""
+def latest_checkpoint() -> ModelCheckpoint:
+    """checkpoints/last.ckpt, rewritten after every epoch: what `--resume auto` continues from.
+
+    ModelCheckpoint's own save_last only rewrites it when the monitored metric improves.
+    """
+    return ModelCheckpoint(
+        filename="last", monitor=None, save_top_k=1, enable_version_counter=False
+    )
+
+
+def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ()) -> TrainingCLI:
+    """Parse `args` (presets expanded) and, with `run`, execute the subcommand.
+
+    `callbacks` join the trainer's own; the sweep passes one that reports to its trial.
+    """
     return TrainingCLI(
         Classifier,
         DigitsDataModule,
         seed_everything_default=0,
+        trainer_defaults={"callbacks": list(callbacks)} if callbacks else None,
+        # A requeued SLURM job resumes into its own run directory and saves the same config again.
+        save_config_kwargs={"overwrite": True},
         parser_kwargs={command: {"default_config_files": [DEFAULTS]} for command in SUBCOMMANDS},
         args=presets.expand(args),
         run=run,
@@ -142,11 +174,19 @@ def print_presets(args: list[str]) -> None:
         print(f"{name:10} {description}")
 
 
+def run_sweep(args: list[str]) -> None:
+    """`sweep`: an Optuna study over the arguments of `fit` (sweep.py)."""
+    from {{ cookiecutter.package_name }} import sweep  # imports Optuna, which the other commands skip
+
+    sweep.main(args)
+
+
 # The project's own subcommands, beside LightningCLI's fit/validate/test/predict.
 COMMANDS: dict[str, Callable[[list[str]], None]] = {
     "presets": print_presets,
     "bench": bench.main,
     "doctor": doctor.main,
+    "sweep": run_sweep,
 }
 
 
@@ -161,6 +201,15 @@ def main(args: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
     try:
         build(argv)
-    except (presets.PresetError, hardware.HardwareError, resume.ResumeError) as error:
+    except (
+        presets.PresetError,
+        hardware.HardwareError,
+        resume.ResumeError,
+        cluster.LaunchError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    # Under torchrun or srun the process group outlives fit; left to the interpreter's exit, its
+    # gloo threads can abort the process (seen as SIGABRT in the torchrun test).
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()

@@ -1,0 +1,129 @@
+"""The processes a launcher started (SLURM's srun, torchrun), and the trainer settings that must fit.
+
+Under a launcher, Lightning takes every rank and the world size from the launcher's environment. A
+trainer that asks for another number of devices or nodes then waits for processes that never come,
+or fails deep inside DDP; these checks name the setting to change before anything starts.
+
+`trainer.num_nodes: -1` (the `multinode` preset) means "every node the launcher started", as
+`trainer.devices: -1` means every GPU of a node: `resolve_num_nodes` turns it into the node count.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from {{ cookiecutter.package_name }}.hardware import CUDA_ACCELERATORS, requested_gpus
+
+NODES_FROM_LAUNCHER = -1
+# Lightning's own test for an interactive allocation (`srun --pty bash`), in which it ignores SLURM.
+INTERACTIVE_SLURM_JOB_NAMES = ("bash", "interactive")
+
+
+class LaunchError(RuntimeError):
+    """The trainer settings do not match the processes the launcher started."""
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What a launcher started: `world_size` processes on `nodes` nodes."""
+
+    launcher: str
+    world_size: int
+    nodes: int
+    processes_per_node: int
+    # The launcher's own setting for processes per node, named in error messages.
+    per_node_setting: str
+
+
+def detect(environ: Mapping[str, str] = os.environ) -> Launch | None:
+    """The launch this process belongs to, read as Lightning reads it; None when nothing launched it.
+
+    torchrun comes first because Lightning prefers it: it can run inside a SLURM allocation.
+    """
+    if "TORCHELASTIC_RUN_ID" in environ:
+        world_size = int(environ["WORLD_SIZE"])
+        per_node = int(environ["LOCAL_WORLD_SIZE"])
+        nodes = int(environ.get("GROUP_WORLD_SIZE", world_size // per_node))
+        return Launch("torchrun", world_size, nodes, per_node, "torchrun's --nproc_per_node")
+    if (
+        "SLURM_NTASKS" in environ
+        and environ.get("SLURM_JOB_NAME") not in INTERACTIVE_SLURM_JOB_NAMES
+    ):
+        world_size = int(environ["SLURM_NTASKS"])
+        nodes = int(environ.get("SLURM_NNODES", "1"))
+        if world_size > 1 and "SLURM_NTASKS_PER_NODE" not in environ:
+            raise LaunchError(
+                f"SLURM started {world_size} tasks without --ntasks-per-node, which Lightning needs "
+                "to place one process per device: set #SBATCH --ntasks-per-node to the GPUs per node "
+                "instead of --ntasks"
+            )
+        per_node = int(environ.get("SLURM_NTASKS_PER_NODE", "1"))
+        return Launch("SLURM", world_size, nodes, per_node, "#SBATCH --ntasks-per-node")
+    return None
+
+
+def devices_per_node(accelerator: Any, devices: Any) -> int:
+    """How many processes per node `trainer.accelerator` and `trainer.devices` ask for."""
+    if str(accelerator) in CUDA_ACCELERATORS or (
+        str(accelerator) == "auto" and torch.cuda.is_available()
+    ):
+        return requested_gpus(devices)
+    if devices in ("auto", -1, "-1"):
+        return 1  # the CPU accelerator runs one process unless told a number
+    return requested_gpus(devices)  # the same parsing: a count, or a list of indices
+
+
+def resolve_num_nodes(num_nodes: int, launch: Launch | None) -> int:
+    """`trainer.num_nodes`, with -1 replaced by the number of nodes the launcher started."""
+    if num_nodes != NODES_FROM_LAUNCHER:
+        return num_nodes
+    if launch is None:
+        raise LaunchError(
+            "trainer.num_nodes=-1 (the multinode preset) takes the node count from SLURM or "
+            "torchrun, but neither started this process: launch it with srun or torchrun (see "
+            "docs/scaling.md), or drop --preset multinode to train on this machine alone"
+        )
+    return launch.nodes
+
+
+def check(accelerator: Any, devices: Any, num_nodes: int, launch: Launch | None) -> None:
+    """Raise LaunchError, naming the setting to change, unless devices × nodes = the world size."""
+    per_node = devices_per_node(accelerator, devices)
+    if launch is None:
+        if num_nodes > 1:
+            raise LaunchError(
+                f"trainer.num_nodes={num_nodes} needs a process started on every node, which "
+                "nothing did: launch with srun or torchrun (see docs/scaling.md), or set "
+                "--trainer.num_nodes 1"
+            )
+        return
+    name = launch.launcher
+    visible = torch.cuda.device_count()
+    on_gpus = str(accelerator) in CUDA_ACCELERATORS or (str(accelerator) == "auto" and visible)
+    if on_gpus and launch.processes_per_node > visible:
+        raise LaunchError(
+            f"{name} started {launch.processes_per_node} processes per node but this node has "
+            f"{visible} GPU{'s' if visible != 1 else ''}: set {launch.per_node_setting} to the "
+            "number of GPUs per node (one process per GPU)"
+        )
+    if per_node * num_nodes == launch.world_size:
+        return
+    asked = per_node * num_nodes
+    summary = (
+        f"trainer.devices={devices} × trainer.num_nodes={num_nodes} = {asked} "
+        f"process{'es' if asked != 1 else ''}, but {name} started {launch.world_size} "
+        f"({launch.nodes} node{'s' if launch.nodes != 1 else ''} × {launch.processes_per_node})"
+    )
+    if per_node != launch.processes_per_node:
+        fix = (
+            f"Lightning runs one process per device, so set --trainer.devices "
+            f"{launch.processes_per_node} or {launch.per_node_setting} {per_node}"
+        )
+    else:
+        fix = f"set --trainer.num_nodes {launch.nodes}, or use --preset multinode, which reads it"
+    raise LaunchError(f"{summary}: {fix}")

@@ -1,0 +1,391 @@
+"""Hyperparameter sweeps with Optuna: `sweep [options] [fit arguments]`.
+
+The search space is a Weights & Biases sweep file (sweeps/wandb.yaml), so one file drives both this
+command and `wandb agent`: its `parameters` are arguments of `fit` (`model.learning_rate`), its
+`metric` is what the sweep maximises or minimises, `method` picks the sampler (bayes: TPE, random),
+and `early_terminate.min_iter` is the first epoch after which a poor trial may be stopped (Optuna's
+MedianPruner: below the median of earlier trials at the same epoch).
+
+Each trial is a `fit` in this process, on one device, with the sampled values as flags after the
+fit arguments given here. Workers that share `--storage` share one study, and the database hands
+each trial to exactly one worker: run one worker per GPU, machine or SLURM array task, with a
+PostgreSQL URL (postgresql+psycopg://user:password@host/database) where they run on several machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import random
+import re
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import yaml
+from lightning.pytorch import Callback, LightningModule, Trainer
+from optuna.exceptions import ExperimentalWarning
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.study import StudyDirection
+from sqlalchemy.exc import SQLAlchemyError
+
+from {{ cookiecutter.package_name }} import cluster, hardware, presets
+from {{ cookiecutter.package_name }}.cli import build
+
+SWEEP_ROOT = Path("runs") / "sweeps"
+DEFAULT_SPACE = Path("sweeps") / "wandb.yaml"
+DEFAULT_STORAGE = f"sqlite:///{SWEEP_ROOT / 'optuna.db'}"
+SAMPLERS = {"bayes": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler}
+GOALS = {"maximize": StudyDirection.MAXIMIZE, "minimize": StudyDirection.MINIMIZE}
+# W&B's distributions that map onto Optuna's suggestions.
+DISTRIBUTIONS = ("uniform", "log_uniform_values", "int_uniform")
+# A preempted worker leaves its trial RUNNING; once it has missed heartbeats for GRACE_SECONDS,
+# the next worker to start a trial marks it failed and queues its parameters again.
+HEARTBEAT_SECONDS = 30
+GRACE_SECONDS = 120
+
+
+class SweepError(ValueError):
+    """A sweep space or sweep option that cannot run; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class Space:
+    """A sweep file: what to search, what to optimise, and when to stop poor trials."""
+
+    source: Path
+    name: str
+    metric: str
+    goal: str
+    method: str
+    parameters: dict[str, dict[str, Any]]
+    min_epochs_before_pruning: int | None
+
+
+def _number(source: Path, name: str, key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        hint = " (YAML reads 3e-4 as text: write 3.0e-4)" if isinstance(value, str) else ""
+        raise SweepError(f"{source}: parameter {name!r}: {key}={value!r} is not a number{hint}")
+    return float(value)
+
+
+def _check_parameter(source: Path, name: str, spec: Any) -> dict[str, Any]:
+    if not isinstance(spec, dict):
+        raise SweepError(f"{source}: parameter {name!r} must be a mapping (values, or min and max)")
+    if "value" in spec or "values" in spec:
+        values = [spec["value"]] if "value" in spec else spec["values"]
+        if not isinstance(values, list) or not values:
+            raise SweepError(f"{source}: parameter {name!r}: values must be a non-empty list")
+        return spec
+    distribution = spec.get("distribution")
+    if distribution is None and "min" in spec and "max" in spec:
+        # W&B's rule: integer bounds search integers, other bounds search floats.
+        integers = all(isinstance(spec[k], int) for k in ("min", "max"))
+        distribution = "int_uniform" if integers else "uniform"
+    if distribution not in DISTRIBUTIONS:
+        raise SweepError(
+            f"{source}: parameter {name!r}: distribution {distribution!r} is not supported; use "
+            f"values, value, or distribution {', '.join(DISTRIBUTIONS)} with min and max"
+        )
+    low = _number(source, name, "min", spec.get("min"))
+    high = _number(source, name, "max", spec.get("max"))
+    if not low < high or (distribution == "log_uniform_values" and low <= 0):
+        raise SweepError(
+            f"{source}: parameter {name!r}: needs 0 < min < max for log_uniform_values, "
+            f"min < max otherwise; got min={low}, max={high}"
+        )
+    return {**spec, "distribution": distribution}
+
+
+def check_study_name(name: str, setting: str) -> None:
+    """Study names become folder names under runs/sweeps/."""
+    if not re.fullmatch(r"[\w.-]+", name):
+        raise SweepError(f"{setting} {name!r} must be letters, digits, '.', '_' or '-'")
+
+
+def load_space(path: Path) -> Space:
+    """Read and check a W&B sweep file; SweepError names the first bad setting."""
+    if not path.is_file():
+        raise SweepError(f"no sweep file at {path}: run from the project root or pass --space FILE")
+    document = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(document, dict):
+        raise SweepError(f"{path}: a sweep file is a mapping with metric and parameters")
+    metric = document.get("metric") or {}
+    if not isinstance(metric, dict) or not isinstance(metric.get("name"), str):
+        raise SweepError(f"{path}: metric.name is missing: name what to optimise, e.g. val/acc")
+    goal = metric.get("goal", "maximize")
+    if goal not in GOALS:
+        raise SweepError(f"{path}: metric.goal is {goal!r}: use maximize or minimize")
+    method = document.get("method", "bayes")
+    if method not in SAMPLERS:
+        raise SweepError(f"{path}: method {method!r} is not supported here: use bayes or random")
+    parameters = document.get("parameters")
+    if not isinstance(parameters, dict) or not parameters:
+        raise SweepError(f"{path}: parameters is empty: name at least one argument of fit")
+    early = document.get("early_terminate") or {}
+    min_iter = early.get("min_iter", 1) if early else None
+    if min_iter is not None and (not isinstance(min_iter, int) or min_iter < 1):
+        raise SweepError(f"{path}: early_terminate.min_iter must be a positive whole number")
+    name = str(document.get("name") or path.stem)
+    check_study_name(name, f"{path}: name")
+    return Space(
+        source=path,
+        name=name,
+        metric=metric["name"],
+        goal=goal,
+        method=method,
+        parameters={key: _check_parameter(path, key, spec) for key, spec in parameters.items()},
+        min_epochs_before_pruning=min_iter,
+    )
+
+
+def _flag(name: str, value: Any) -> str:
+    text = json.dumps(value) if isinstance(value, bool) or value is None else str(value)
+    return f"--{name}={text}"
+
+
+def _candidates(spec: dict[str, Any]) -> list[Any]:
+    """Values that exercise a parameter's type and range when parsed."""
+    if "value" in spec:
+        return [spec["value"]]
+    if "values" in spec:
+        return list(spec["values"])
+    if spec["distribution"] == "int_uniform":
+        return [int(spec["min"]), int(spec["max"])]
+    return [float(spec["min"]), float(spec["max"])]
+
+
+def fit_config(args: list[str]) -> dict[str, Any]:
+    """The configuration `fit` would run with `args`, from the CLI's own parser; nothing is built."""
+    printed, errors = io.StringIO(), io.StringIO()
+    code: Any = 0
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(errors):
+        try:
+            build(["fit", *args, "--print_config"])
+        except SystemExit as exit_info:
+            code = exit_info.code
+    if code not in (0, None):
+        lines = errors.getvalue().splitlines()
+        starts = [i for i, line in enumerate(lines) if line.startswith("error:")]
+        reason = " ".join(line.strip() for line in lines[starts[-1] :]) if starts else "refused"
+        raise SweepError(reason.removeprefix("error: "))
+    config: dict[str, Any] = yaml.safe_load(printed.getvalue())
+    return config
+
+
+def check_arguments(space: Space, fit_args: list[str]) -> dict[str, Any]:
+    """Parse every parameter, at its bounds or each of its values, as an argument of `fit`.
+
+    Returns the configuration of the first probe. Raises SweepError naming the first parameter
+    that is not an argument of `fit` or whose values it refuses.
+    """
+    probes = max(len(_candidates(spec)) for spec in space.parameters.values())
+    config: dict[str, Any] = {}
+    for probe in range(probes):
+        flags = {}
+        for name, spec in space.parameters.items():
+            values = _candidates(spec)
+            flags[name] = _flag(name, values[probe % len(values)])
+        try:
+            parsed = fit_config([*fit_args, *flags.values()])
+        except SweepError:
+            _blame(space, fit_args, flags)
+            raise
+        config = config or parsed
+    return config
+
+
+def _blame(space: Space, fit_args: list[str], flags: dict[str, str]) -> None:
+    """Raise SweepError naming what `fit` refused: its own arguments, or one parameter."""
+    try:
+        fit_config(fit_args)
+    except SweepError as error:
+        raise SweepError(f"the arguments for fit are wrong: {error}") from None
+    for name, flag in flags.items():
+        try:
+            fit_config([*fit_args, flag])
+        except SweepError as error:
+            if "unrecognized arguments" in str(error):
+                raise SweepError(
+                    f"{space.source}: parameter {name!r} is not an argument of fit "
+                    "(`fit --help` lists them)"
+                ) from None
+            raise SweepError(
+                f"{space.source}: parameter {name!r}: fit refuses {flag}: {error}"
+            ) from None
+
+
+def check_one_device(config: dict[str, Any]) -> None:
+    """Trials run in this process: refuse settings that would start more processes."""
+    trainer = config["trainer"]
+    devices = trainer.get("devices")
+    one_device = devices in (1, "1") or (isinstance(devices, list) and len(devices) == 1)
+    if not one_device or trainer.get("num_nodes", 1) != 1:
+        raise SweepError(
+            f"each trial runs in this process on one device, but trainer.devices={devices} and "
+            f"trainer.num_nodes={trainer.get('num_nodes')}: drop the ddp and multinode presets; "
+            "to use more GPUs, start one worker per GPU (CUDA_VISIBLE_DEVICES=N) on one --storage"
+        )
+
+
+class ReportToTrial(Callback):
+    """After each validation epoch, report the metric to the trial; stop early when it is pruned."""
+
+    def __init__(self, trial: optuna.Trial, metric: str, goal: str) -> None:
+        self.trial = trial
+        self.metric = metric
+        self.goal = goal
+        self.best: float | None = None
+        self.pruned_after_epoch: int | None = None
+
+    def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        if self.metric not in trainer.callback_metrics:
+            logged = ", ".join(sorted(trainer.callback_metrics)) or "nothing"
+            raise SweepError(f"metric {self.metric!r} was not logged; logged: {logged}")
+        value = float(trainer.callback_metrics[self.metric])
+        epochs = trainer.current_epoch + 1
+        if math.isfinite(value):
+            better = max if self.goal == "maximize" else min
+            self.best = value if self.best is None else better(self.best, value)
+        self.trial.report(value, step=epochs)
+        if self.trial.should_prune():
+            self.pruned_after_epoch = epochs
+            trainer.should_stop = True  # ends after this epoch, with checkpoints and logs closed
+
+
+def open_storage(url: str, attempts: int = 5) -> RDBStorage:
+    """Connect to the study database, creating its tables if this worker is the first."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return RDBStorage(
+                url,
+                heartbeat_interval=HEARTBEAT_SECONDS,
+                grace_period=GRACE_SECONDS,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+            )
+        except SQLAlchemyError:
+            # Workers started together (array tasks) race to create the tables; who loses retries.
+            if attempt == attempts:
+                raise
+            time.sleep(random.uniform(0.5, 2.0))
+    raise AssertionError("unreachable")
+
+
+def make_study(
+    space: Space, storage_url: str, study_name: str, startup_trials: int, seed: int | None
+) -> optuna.Study:
+    """Create the study, or join it when another worker already has."""
+    if storage_url.startswith("sqlite:///"):
+        Path(storage_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    storage = open_storage(storage_url)
+    pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
+    if space.min_epochs_before_pruning is not None:
+        pruner = optuna.pruners.MedianPruner(
+            n_startup_trials=startup_trials, n_warmup_steps=space.min_epochs_before_pruning
+        )
+    return optuna.create_study(
+        study_name=study_name,
+        storage=storage,
+        sampler=SAMPLERS[space.method](seed=seed),
+        pruner=pruner,
+        direction=GOALS[space.goal],
+        load_if_exists=True,
+    )
+
+
+def run_trial(trial: optuna.Trial, space: Space, study_name: str, fit_args: list[str]) -> float:
+    """One `fit` with the trial's values; its run directory is runs/sweeps/<study>/trial-NNNN."""
+    values: dict[str, Any] = {}
+    for name, spec in space.parameters.items():
+        if "value" in spec:
+            values[name] = spec["value"]
+        elif "values" in spec:
+            values[name] = trial.suggest_categorical(name, spec["values"])
+        elif spec["distribution"] == "int_uniform":
+            values[name] = trial.suggest_int(name, int(spec["min"]), int(spec["max"]))
+        else:
+            log = spec["distribution"] == "log_uniform_values"
+            values[name] = trial.suggest_float(name, spec["min"], spec["max"], log=log)
+    run = f"trial-{trial.number:04d}"
+    run_flags = [
+        f"--trainer.logger.init_args.save_dir={SWEEP_ROOT}",
+        f"--trainer.logger.init_args.name={study_name}",
+        f"--trainer.logger.init_args.version={run}",
+        # Lightning's preemption checkpoint (SLURM) lands here, so no other trial resumes from it.
+        f"--trainer.default_root_dir={SWEEP_ROOT / study_name / run}",
+    ]
+    flags = [_flag(name, value) for name, value in values.items()]
+    reporter = ReportToTrial(trial, space.metric, space.goal)
+    print(f"trial {trial.number}: {' '.join(flags)}", flush=True)
+    build(["fit", "--trainer.devices=1", *fit_args, *flags, *run_flags], callbacks=[reporter])
+    if reporter.pruned_after_epoch is not None:
+        print(f"trial {trial.number}: pruned after epoch {reporter.pruned_after_epoch}", flush=True)
+        raise optuna.TrialPruned(f"pruned after epoch {reporter.pruned_after_epoch}")
+    if reporter.best is None:
+        raise SweepError(f"trial {trial.number} never validated, so {space.metric} is unknown")
+    print(f"trial {trial.number}: {space.metric}={reporter.best:.4f}", flush=True)
+    return reporter.best
+
+
+def parse_options(args: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    parser = argparse.ArgumentParser(
+        prog="python -m {{ cookiecutter.package_name }} sweep",
+        description="Search the arguments of fit with Optuna; other arguments go to every fit.",
+        allow_abbrev=False,
+    )
+    parser.add_argument("--space", type=Path, default=DEFAULT_SPACE, help="a W&B sweep file")
+    parser.add_argument("--trials", type=int, default=20, help="trials this worker runs")
+    parser.add_argument(
+        "--storage", default=DEFAULT_STORAGE, help="database URL that all workers of a study share"
+    )
+    parser.add_argument("--study", help="study name (default: the sweep file's name)")
+    parser.add_argument(
+        "--startup-trials", type=int, default=3, help="trials to finish before any is pruned"
+    )
+    parser.add_argument(
+        "--seed", type=int, help="seed of the sampler (give workers different ones)"
+    )
+    options, fit_args = parser.parse_known_args(args)
+    if options.trials < 1:
+        parser.error(f"--trials {options.trials}: give 1 or more")
+    return options, fit_args
+
+
+def main(args: list[str]) -> None:
+    """`sweep`: check everything, then run `--trials` trials of the study."""
+    options, fit_args = parse_options(args)
+    warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+    warnings.filterwarnings("ignore", category=ExperimentalWarning)  # heartbeats and retries
+    try:
+        space = load_space(options.space)
+        study_name = options.study or space.name
+        check_study_name(study_name, "--study")
+        probe = check_arguments(space, ["--trainer.devices=1", *fit_args])
+        check_one_device(probe)
+        trainer = probe["trainer"]
+        hardware.check(trainer["accelerator"], trainer["devices"], trainer["precision"])
+    except (SweepError, presets.PresetError, hardware.HardwareError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    study = make_study(space, options.storage, study_name, options.startup_trials, options.seed)
+    try:
+        study.optimize(
+            lambda trial: run_trial(trial, space, study_name, fit_args), n_trials=options.trials
+        )
+    except (SweepError, hardware.HardwareError, cluster.LaunchError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    complete = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
+    if complete:
+        best = study.best_trial
+        config = SWEEP_ROOT / study_name / f"trial-{best.number:04d}" / "config.yaml"
+        print(f"best so far: trial {best.number}, {space.metric}={best.value:.4f}, {config}")

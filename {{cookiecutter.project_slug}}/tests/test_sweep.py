@@ -1,0 +1,142 @@
+"""Sweeps: the shipped sweep file fits the command line, a small sweep prunes a poor trial offline,
+and a bad search space is refused before anything runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+import pytest
+import torch
+import yaml
+
+from {{ cookiecutter.package_name }} import sweep
+from {{ cookiecutter.package_name }}.cli import main
+
+PROJECT = Path(__file__).resolve().parents[1]
+QUICK_FIT = [
+    "--preset",
+    "cpu",
+    "--trainer.max_epochs=2",
+    "--trainer.limit_train_batches=4",
+    "--trainer.limit_val_batches=2",
+    "--trainer.enable_progress_bar=false",
+    "--trainer.enable_model_summary=false",
+]
+
+
+def _space(folder: Path, parameters: dict[str, object], **extra: object) -> Path:
+    document = {
+        "name": "test",
+        "method": "random",
+        "metric": {"name": "val/acc", "goal": "maximize"},
+        "parameters": parameters,
+        **extra,
+    }
+    path = folder / "space.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def test_wandb_sweep_file_parameters_are_arguments_of_fit() -> None:
+    space = sweep.load_space(PROJECT / "sweeps" / "wandb.yaml")
+    assert space.method == "bayes" and space.metric == "val/acc"
+    config = sweep.check_arguments(space, ["--trainer.devices=1"])
+    for name in space.parameters:
+        section, _, key = name.partition(".")
+        assert key in config[section], f"{name} is not in fit's configuration"
+    # The fixed arguments of the command that `wandb agent` runs parse too.
+    command = yaml.safe_load((PROJECT / "sweeps" / "wandb.yaml").read_text())["command"]
+    fixed = command[command.index("fit") + 1 : command.index("${args}")]
+    assert sweep.fit_config(fixed)["trainer"]["logger"]["class_path"].endswith("WandbLogger")
+
+
+def test_a_small_sweep_runs_offline_and_prunes_a_poor_trial(in_tmp_dir: Path) -> None:
+    # A learning rate of 1e-5 learns next to nothing in two epochs: the median rule stops it.
+    space = _space(
+        in_tmp_dir,
+        {"model.learning_rate": {"values": [3.0e-3, 1.0e-5]}},
+        early_terminate={"type": "hyperband", "min_iter": 1},
+    )
+    storage = f"sqlite:///{in_tmp_dir / 'study.db'}"
+    options = ["--space", str(space), "--storage", storage, "--trials", "3", "--seed", "0"]
+    main(["sweep", *options, "--startup-trials", "1", *QUICK_FIT])
+
+    study = optuna.load_study(study_name="test", storage=storage)
+    states = {trial.number: trial.state for trial in study.trials}
+    assert len(states) == 3
+    pruned = [trial for trial in study.trials if trial.state == optuna.trial.TrialState.PRUNED]
+    complete = [trial for trial in study.trials if trial.state == optuna.trial.TrialState.COMPLETE]
+    assert pruned and complete, states
+    assert all(trial.params["model.learning_rate"] == 1.0e-5 for trial in pruned)
+    assert study.best_value > max(trial.intermediate_values[1] for trial in pruned)
+    for number in states:
+        assert (
+            in_tmp_dir / "runs" / "sweeps" / "test" / f"trial-{number:04d}" / "config.yaml"
+        ).exists()
+
+
+def _fails_with(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_unknown_argument_in_the_space_is_refused_before_anything_runs(
+    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    space = _space(in_tmp_dir, {"model.learnig_rate": {"values": [1.0e-3]}})
+    error = _fails_with(["sweep", "--space", str(space), *QUICK_FIT], capsys)
+    assert f"error: {space}: parameter 'model.learnig_rate' is not an argument of fit" in error
+    assert sorted(path.name for path in in_tmp_dir.iterdir()) == ["space.yaml"]
+
+
+def test_value_that_fit_refuses_is_named_with_its_parameter(
+    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    space = _space(in_tmp_dir, {"model.channels": {"values": [16, 32.5]}})
+    error = _fails_with(["sweep", "--space", str(space), *QUICK_FIT], capsys)
+    assert "parameter 'model.channels': fit refuses --model.channels=32.5" in error
+    assert sorted(path.name for path in in_tmp_dir.iterdir()) == ["space.yaml"]
+
+
+def test_trials_on_several_devices_are_refused(
+    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    space = _space(in_tmp_dir, {"model.channels": {"values": [16]}})
+    error = _fails_with(["sweep", "--space", str(space), "--preset", "ddp"], capsys)
+    assert "each trial runs in this process on one device, but trainer.devices=-1" in error
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks what a machine without a GPU says")
+def test_gpu_trials_without_a_gpu_are_refused_before_anything_runs(
+    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    space = _space(in_tmp_dir, {"model.channels": {"values": [16]}})
+    error = _fails_with(["sweep", "--space", str(space), "--preset", "gpu"], capsys)
+    assert "no CUDA GPU is visible" in error
+    assert sorted(path.name for path in in_tmp_dir.iterdir()) == ["space.yaml"]
+
+
+@pytest.mark.parametrize(
+    ("parameters", "extra", "message"),
+    [
+        ({"model.learning_rate": {"min": "3e-4", "max": 0.1}}, {}, "is not a number"),
+        (
+            {"model.learning_rate": {"distribution": "normal", "mu": 0, "sigma": 1}},
+            {},
+            "distribution 'normal' is not supported",
+        ),
+        ({"model.learning_rate": {"min": 0.1, "max": 0.01}}, {}, "min < max"),
+        ({"model.channels": {"values": []}}, {}, "values must be a non-empty list"),
+        ({"model.channels": {"values": [16]}}, {"method": "grid"}, "method 'grid'"),
+        ({}, {}, "parameters is empty"),
+    ],
+    ids=["text-number", "distribution", "bounds", "no-values", "method", "no-parameters"],
+)
+def test_malformed_sweep_files_are_refused_naming_the_setting(
+    in_tmp_dir: Path, parameters: dict[str, object], extra: dict[str, object], message: str
+) -> None:
+    with pytest.raises(sweep.SweepError, match=message):
+        sweep.load_space(_space(in_tmp_dir, parameters, **extra))
