@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import Refused
 import torch
 import yaml
 
 from {{ cookiecutter.package_name }} import cluster
-from {{ cookiecutter.package_name }}.cli import main
 
 PROJECT = Path(__file__).resolve().parents[1]
 # Two nodes with two tasks each, as `sbatch --nodes=2 --ntasks-per-node=2` starts them.
@@ -88,36 +88,25 @@ def test_slurm_tasks_without_tasks_per_node_are_refused() -> None:
         cluster.detect(environment)
 
 
-def _fails_with(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    assert exit_info.value.code == 2
-    return capsys.readouterr().err
-
-
 def test_preset_that_contradicts_the_allocation_is_refused_before_anything_is_written(
-    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    in_tmp_dir: Path, refused: Refused, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name, value in {**SLURM_TWO_BY_TWO, "SLURM_NNODES": "1", "SLURM_NTASKS": "2"}.items():
         monkeypatch.setenv(name, value)
-    error = _fails_with(["fit", "--preset", "cpu"], capsys)
+    error = refused(["fit", "--preset", "cpu"])
     assert error.startswith("error: trainer.devices=1 × trainer.num_nodes=1 = 1 process, but SLURM")
     assert "set --trainer.devices 2 or #SBATCH --ntasks-per-node 1" in error
     assert list(in_tmp_dir.iterdir()) == []
 
 
-def test_multinode_preset_without_a_launcher_is_refused(
-    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    error = _fails_with(["fit", "--preset", "multinode"], capsys)
+def test_multinode_preset_without_a_launcher_is_refused(in_tmp_dir: Path, refused: Refused) -> None:
+    error = refused(["fit", "--preset", "multinode"])
     assert "trainer.num_nodes=-1 (the multinode preset) takes the node count from SLURM" in error
     assert list(in_tmp_dir.iterdir()) == []
 
 
-def test_several_nodes_without_a_launcher_are_refused(
-    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    error = _fails_with(["fit", "--trainer.num_nodes", "2"], capsys)
+def test_several_nodes_without_a_launcher_are_refused(in_tmp_dir: Path, refused: Refused) -> None:
+    error = refused(["fit", "--trainer.num_nodes", "2"])
     assert "trainer.num_nodes=2 needs a process started on every node" in error
     assert list(in_tmp_dir.iterdir()) == []
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from conftest import Refused
 import torch
 import yaml
 
@@ -76,45 +77,36 @@ def test_a_small_sweep_runs_offline_and_prunes_a_poor_trial(in_tmp_dir: Path) ->
         ).exists()
 
 
-def _fails_with(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    assert exit_info.value.code == 2
-    return capsys.readouterr().err
-
-
 def test_unknown_argument_in_the_space_is_refused_before_anything_runs(
-    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+    in_tmp_dir: Path, refused: Refused
 ) -> None:
     space = _space(in_tmp_dir, {"model.learnig_rate": {"values": [1.0e-3]}})
-    error = _fails_with(["sweep", "--space", str(space), *QUICK_FIT], capsys)
+    error = refused(["sweep", "--space", str(space), *QUICK_FIT])
     assert f"error: {space}: parameter 'model.learnig_rate' is not an argument of fit" in error
     assert sorted(path.name for path in in_tmp_dir.iterdir()) == ["space.yaml"]
 
 
 def test_value_that_fit_refuses_is_named_with_its_parameter(
-    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+    in_tmp_dir: Path, refused: Refused
 ) -> None:
     space = _space(in_tmp_dir, {"model.channels": {"values": [16, 32.5]}})
-    error = _fails_with(["sweep", "--space", str(space), *QUICK_FIT], capsys)
+    error = refused(["sweep", "--space", str(space), *QUICK_FIT])
     assert "parameter 'model.channels': fit refuses --model.channels=32.5" in error
     assert sorted(path.name for path in in_tmp_dir.iterdir()) == ["space.yaml"]
 
 
-def test_trials_on_several_devices_are_refused(
-    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_trials_on_several_devices_are_refused(in_tmp_dir: Path, refused: Refused) -> None:
     space = _space(in_tmp_dir, {"model.channels": {"values": [16]}})
-    error = _fails_with(["sweep", "--space", str(space), "--preset", "ddp"], capsys)
+    error = refused(["sweep", "--space", str(space), "--preset", "ddp"])
     assert "each trial runs in this process on one device, but trainer.devices=-1" in error
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks what a machine without a GPU says")
 def test_gpu_trials_without_a_gpu_are_refused_before_anything_runs(
-    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+    in_tmp_dir: Path, refused: Refused
 ) -> None:
     space = _space(in_tmp_dir, {"model.channels": {"values": [16]}})
-    error = _fails_with(["sweep", "--space", str(space), "--preset", "gpu"], capsys)
+    error = refused(["sweep", "--space", str(space), "--preset", "gpu"])
     assert "no CUDA GPU is visible" in error
     assert sorted(path.name for path in in_tmp_dir.iterdir()) == ["space.yaml"]
 
