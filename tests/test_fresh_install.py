@@ -16,7 +16,7 @@ from baked_nox import pip_find_links
 from conftest import Bake
 
 RUNNING_PYTHON = "{}.{}".format(*sys.version_info[:2])
-CPU_LOCKS = ("prod-cpu.txt", "dev.txt", "tensorboard.txt")
+CPU_LOCKS = ("prod-cpu.txt", "dev.txt", "sweep.txt", "tensorboard.txt")
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
 
@@ -65,7 +65,8 @@ def test_a_fresh_virtualenv_from_the_cpu_locks_passes_the_projects_lint_and_test
     doctor = run([python, "-m", "digit_classifier", "doctor"], project, environment)
     assert f"Python         {RUNNING_PYTHON}." in doctor
     assert f"({python})" in doctor
-    assert "packages pinned in prod-cpu.txt, dev.txt, tensorboard.txt are installed at" in doctor
+    pinned = "packages pinned in prod-cpu.txt, dev.txt, sweep.txt, tensorboard.txt are installed at"
+    assert pinned in doctor
 
     checks = run(["nox", "--no-venv", "--no-color", "-s", "lint", "tests"], project, environment)
     assert "nox > Session lint was successful" in checks

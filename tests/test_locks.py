@@ -120,10 +120,15 @@ def test_sync_refuses_a_python_that_matches_neither_target(bake: Bake, tmp_path:
 @pytest.mark.parametrize(
     ("target", "locks"),
     [
-        ("gpu", "requirements/prod.txt requirements/dev.txt requirements/tensorboard.txt"),
+        (
+            "gpu",
+            "requirements/prod.txt requirements/dev.txt requirements/sweep.txt "
+            "requirements/tensorboard.txt",
+        ),
         (
             "cpu",
-            "requirements/prod-cpu.txt requirements/dev.txt requirements/tensorboard.txt "
+            "requirements/prod-cpu.txt requirements/dev.txt requirements/sweep.txt "
+            "requirements/tensorboard.txt "
             "--pip-args=--find-links=/wheels",
         ),
     ],

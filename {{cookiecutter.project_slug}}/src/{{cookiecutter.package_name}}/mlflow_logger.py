@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from lightning.pytorch.loggers import MLFlowLogger as LightningMLFlowLogger
+from lightning.pytorch.utilities import rank_zero_only
 
 SQLITE = "sqlite:///"
 
@@ -24,7 +25,11 @@ class MLFlowLogger(LightningMLFlowLogger):
         artifact_location: str = "runs/mlartifacts",
         **kwargs: Any,
     ) -> None:
-        if tracking_uri.startswith(SQLITE):
+        if getattr(rank_zero_only, "rank", 0) != 0:
+            # Only rank 0 logs. The others still open a store on creation: in memory, so no two
+            # processes migrate the same SQLite file at once (which fails under DDP).
+            tracking_uri = f"{SQLITE}:memory:"
+        elif tracking_uri.startswith(SQLITE):
             tracking_uri = SQLITE + str(Path(tracking_uri.removeprefix(SQLITE)).absolute())
         super().__init__(
             experiment_name=experiment_name,

@@ -25,6 +25,7 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -302,6 +303,20 @@ def make_study(
     )
 
 
+def trial_logger(study_name: str, run: str) -> str:
+    """The flag that points the run-directory logger (the first in defaults.yaml) at a trial's folder.
+
+    Trackers after it (W&B, MLflow) are left out of trials: each trial's metrics are in its run
+    directory and in the study.
+    """
+    defaults = yaml.safe_load((files(__package__) / "defaults.yaml").read_text())
+    loggers = defaults["trainer"]["logger"]
+    first = loggers[0] if isinstance(loggers, list) else loggers
+    arguments = {"save_dir": str(SWEEP_ROOT), "name": study_name, "version": run}
+    logger = {"class_path": first["class_path"], "init_args": arguments}
+    return f"--trainer.logger={json.dumps(logger)}"
+
+
 def run_trial(trial: optuna.Trial, space: Space, study_name: str, fit_args: list[str]) -> float:
     """One `fit` with the trial's values; its run directory is runs/sweeps/<study>/trial-NNNN."""
     values: dict[str, Any] = {}
@@ -317,9 +332,7 @@ def run_trial(trial: optuna.Trial, space: Space, study_name: str, fit_args: list
             values[name] = trial.suggest_float(name, spec["min"], spec["max"], log=log)
     run = f"trial-{trial.number:04d}"
     run_flags = [
-        f"--trainer.logger.init_args.save_dir={SWEEP_ROOT}",
-        f"--trainer.logger.init_args.name={study_name}",
-        f"--trainer.logger.init_args.version={run}",
+        trial_logger(study_name, run),
         # Lightning's preemption checkpoint (SLURM) lands here, so no other trial resumes from it.
         f"--trainer.default_root_dir={SWEEP_ROOT / study_name / run}",
     ]
