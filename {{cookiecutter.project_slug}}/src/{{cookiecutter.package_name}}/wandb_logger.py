@@ -45,11 +45,3 @@ class WandbLogger(LightningWandbLogger):
             log_model=log_model,
             **kwargs,
         )
-
-    def finalize(self, status: str) -> None:
-        # Each fit is its own W&B run: without finishing it, the next fit in this process (a
-        # sweep's next trial, the next test) would be logged into the same run.
-        super().finalize(status)
-        if self._experiment is not None:
-            self._experiment.finish()
-            self._experiment = None
