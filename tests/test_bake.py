@@ -203,24 +203,17 @@ def test_answers_flow_into_metadata_license_and_versions(bake: Bake) -> None:
     assert "python=3.12" in (project / "environment.yml").read_text()
 
 
+def git_output(project: Path, *args: str) -> str:
+    command = ["git", *args]
+    return subprocess.run(command, cwd=project, capture_output=True, text=True, check=True).stdout
+
+
 def test_bake_makes_a_git_repository_with_one_commit(bake: Bake) -> None:
     project = bake()
-    log = subprocess.run(
-        ["git", "log", "--format=%s"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert log.stdout.splitlines() == ["Initial commit from fsdl-template"]
-    status = subprocess.run(
-        ["git", "status", "--porcelain"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert status.stdout == ""
+    assert git_output(project, "log", "--format=%s").splitlines() == [
+        "Initial commit from fsdl-template"
+    ]
+    assert git_output(project, "status", "--porcelain") == ""
 
 
 def test_bake_without_git_still_succeeds(
