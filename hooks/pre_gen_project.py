@@ -24,7 +24,7 @@ ANSWERS = {
     "slurm": {{ cookiecutter.slurm | tojson }},
 }
 
-SUPPORTED_PYTHONS = ("3.11", "3.12")
+SUPPORTED_PYTHONS = ("3.11", "3.12", "3.13")  # as cookiecutter.json lists them (a test checks)
 LICENSES = ("MIT", "BSD-3-Clause", "Apache-2.0", "none")
 # Importing the project must not shadow what it imports (or what pytest collects).
 DEPENDENCY_MODULES = {

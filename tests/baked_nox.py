@@ -1,10 +1,9 @@
-"""Run a baked project's own nox sessions as its user would; find the wheels pip is pointed at."""
+"""Run a baked project's own nox sessions as its user would, with recording stand-ins for tools."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -46,17 +45,3 @@ def calls(command: Path) -> list[str]:
     """The argument lines a recording command received, one per call."""
     record = command.with_name(f"{command.name}.calls")
     return record.read_text().splitlines() if record.exists() else []
-
-
-def pip_find_links() -> str:
-    """The first folder of wheels pip is configured with (the CPU build of torch here), or ''.
-
-    From pip's configuration files, else from PIP_FIND_LINKS: the tests hide the user's files.
-    """
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "config", "get", "global.find-links"],
-        capture_output=True,
-        text=True,
-    )
-    configured = result.stdout if result.returncode == 0 else os.environ.get("PIP_FIND_LINKS", "")
-    return next(iter(configured.split()), "")

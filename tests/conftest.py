@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from clean_machine import torch_cpu_index
 from cookiecutter.main import cookiecutter  # type: ignore[import-untyped]  # no type hints
 
 TEMPLATE = Path(__file__).resolve().parents[1]
@@ -61,3 +62,11 @@ def bake(tmp_path: Path) -> Bake:
 def environment_without_venv_markers() -> dict[str, str]:
     """The current environment, for subprocesses that must not inherit pytest's own variables."""
     return {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
+
+
+@pytest.fixture(scope="session")
+def index_url() -> Iterator[str | None]:
+    """torch's CPU index for the baked projects: a loopback mirror of the wheels at hand (or the
+    index an outer clean-machine harness set), else None: torch's own index."""
+    with torch_cpu_index() as url:
+        yield url

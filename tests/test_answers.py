@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE
+from options import CHOICES
 
 BAD_ANSWERS = [
     # (answers, what the error must say)
@@ -144,3 +147,11 @@ def test_several_bad_answers_are_all_reported_at_once(tmp_path: Path) -> None:
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert [error.split()[1] for error in errors] == ["package_name", "author_email"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_answer_checks_accept_exactly_the_choices_of_cookiecutter_json() -> None:
+    # The pre-generation hook sees only the chosen answer, so it keeps its own list of choices.
+    hook = (TEMPLATE / "hooks" / "pre_gen_project.py").read_text()
+    for option, constant in (("python_version", "SUPPORTED_PYTHONS"), ("license", "LICENSES")):
+        (listed,) = re.findall(rf"^{constant} = (\(.*?\))", hook, re.MULTILINE)
+        assert sorted(ast.literal_eval(listed)) == sorted(CHOICES[option]), option

@@ -42,6 +42,7 @@ DEFAULT_FILES = {
     "pyproject.toml",
     "requirements/dev.in",
     "requirements/dev.txt",
+    "requirements/macos-arm64.txt",
     "requirements/prod-cpu.txt",
     "requirements/prod.in",
     "requirements/prod.txt",
@@ -73,6 +74,7 @@ DEFAULT_FILES = {
     "src/digit_classifier/presets/debug.yaml",
     "src/digit_classifier/presets/fp16.yaml",
     "src/digit_classifier/presets/gpu.yaml",
+    "src/digit_classifier/presets/mps.yaml",
     "src/digit_classifier/presets/multinode.yaml",
     "src/digit_classifier/presets/overfit.yaml",
     "src/digit_classifier/presets/profile.yaml",
@@ -81,6 +83,7 @@ DEFAULT_FILES = {
     "src/digit_classifier/py.typed",
     "src/digit_classifier/resume.py",
     "src/digit_classifier/sweep.py",
+    "src/digit_classifier/torch_index.py",
     "sweeps/wandb.yaml",
     "tests/conftest.py",
     "tests/crash.py",
@@ -95,6 +98,7 @@ DEFAULT_FILES = {
     "tests/test_launch.py",
     "tests/test_locks.py",
     "tests/test_model.py",
+    "tests/test_mps.py",
     "tests/test_preemption.py",
     "tests/test_provenance.py",
     "tests/test_resume.py",
@@ -122,9 +126,6 @@ LOGGER_FILES = {
     },
 }
 SLURM_FILES = {"docs/slurm.md", "scripts/slurm/sweep.sbatch", "scripts/slurm/train.sbatch"}
-# The CPU build of torch that prod-cpu.txt locks exists on this machine for Python 3.11 only;
-# a 3.12 project compiles its CPU lock with `nox -s lock` where download.pytorch.org is reachable.
-PYTHONS_WITH_CPU_LOCK = {"3.11"}
 # Jinja left behind; GitHub Actions' own `${{ expr }}` is not template syntax.
 TEMPLATE_SYNTAX = re.compile(r"(?<!\$)\{\{|\{%|cookiecutter\.")
 
@@ -135,8 +136,6 @@ def expected_files(combination: dict[str, str]) -> set[str]:
         files.remove("LICENSE")
     files -= LOGGER_FILES["tensorboard"]
     files |= LOGGER_FILES[combination["logger"]]
-    if combination["python_version"] not in PYTHONS_WITH_CPU_LOCK:
-        files.remove("requirements/prod-cpu.txt")
     if combination["slurm"] == "no":
         files -= SLURM_FILES
     return files

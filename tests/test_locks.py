@@ -1,20 +1,31 @@
 """The locks a project ships: recompiling them changes nothing, and its sessions refuse bad ones.
 
 `sync` and `tests` stop, naming the file and the fix, on a lock out of step with its .in file,
-a missing lock, or an interpreter that matches neither lock target; `sync` says when it stopped
-part-way. The sync tests put a recording `pip-sync` and a pip-less virtualenv first on PATH, so
-nothing real is installed whatever happens.
+a missing lock, or an interpreter that matches neither lock target; `sync` refuses a Python that is
+no environment of its own, says what it will change, and says when it stopped part-way. The sync
+tests put recording `uv` and `pip-sync` commands and a pip-less virtualenv on PATH, so nothing real
+is installed whatever happens.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
+import re
 import subprocess
 import sys
+import urllib.request
 import venv
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
-from baked_nox import calls, pip_find_links, recording_command, run_nox
+from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
+from packaging.utils import canonicalize_name, parse_wheel_filename
+from baked_nox import calls, recording_command, run_nox
 from conftest import Bake
 from options import CHOICES
 
@@ -27,15 +38,42 @@ def pipless_python(folder: Path) -> Path:
     return folder / "bin"
 
 
+def global_python(folder: Path) -> Path:
+    """bin/ holding `python`: the base interpreter of these tests, no environment of its own."""
+    folder.mkdir(parents=True)
+    base = Path(getattr(sys, "_base_executable", sys.executable)).resolve()
+    (folder / "python").symlink_to(base)
+    return folder
+
+
+def sync_tools(folder: Path, *installers: str) -> Path:
+    """A folder with recording `installers` (uv, pip-sync) and nox: nothing real is installed."""
+    for name in installers:
+        recording_command(folder, name)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "nox").symlink_to(Path(sys.executable).parent / "nox")
+    return folder
+
+
+def run_sync(
+    project: Path, python_bin: Path, tools: Path, *args: str, **variables: str
+) -> subprocess.CompletedProcess[str]:
+    """`nox -s sync ARGS` with only `python_bin`, `tools` and the system folders on PATH."""
+    path = os.pathsep.join([str(python_bin), str(tools), "/usr/bin", "/bin"])
+    return run_nox(project, "-s", "sync", *args, variables={"PATH": path, **variables})
+
+
 def append(path: Path, text: str) -> None:
     path.write_text(path.read_text() + text)
 
 
-def test_recompiling_the_shipped_locks_without_upgrading_changes_nothing(bake: Bake) -> None:
-    project = bake(python_version="3.11")
-    find_links = pip_find_links()
-    # Without a folder of wheels, the CPU build of torch comes from download.pytorch.org.
-    variables = {"TORCH_CPU_FIND_LINKS": find_links} if find_links else {}
+@pytest.mark.parametrize("python", ["3.11", "3.12"], ids=["cpu-build", "fallback"])
+def test_recompiling_the_shipped_locks_without_upgrading_changes_nothing(
+    bake: Bake, index_url: str | None, python: str
+) -> None:
+    project = bake(python_version=python)
+    # torch's CPU build from the loopback mirror of its index (or its real index where none is set).
+    variables = {"TORCH_CPU_INDEX_URL": index_url} if index_url else {}
     result = run_nox(project, "--no-venv", "-s", "lock", variables=variables)
     assert result.returncode == 0, result.stdout[-3000:]
     diff = subprocess.run(
@@ -65,94 +103,226 @@ def test_tests_session_stops_on_a_lock_out_of_step_before_running_tests(bake: Ba
 
 
 def test_sync_stops_on_a_lock_out_of_step_before_installing(bake: Bake, tmp_path: Path) -> None:
-    project = bake()
-    pip_sync = recording_command(tmp_path / "tools", "pip-sync")
+    project = bake(python_version=RUNNING_PYTHON)
+    tools = sync_tools(tmp_path / "tools", "uv")
     (project / "requirements" / "dev.in").write_text(
         (project / "requirements" / "dev.in").read_text().replace("black\n", "")
     )
-    result = run_nox(
-        project, "-s", "sync", path_first=[pipless_python(tmp_path / "venv"), pip_sync.parent]
-    )
+    result = run_sync(project, pipless_python(tmp_path / "venv"), tools)
     assert result.returncode == 1
     assert (
         "requirements/dev.txt pins black for dev.in, which no longer asks for it: "
         "run `nox -s lock` to recompile it" in result.stdout
     )
-    assert calls(pip_sync) == []
+    assert calls(tools / "uv") == []
 
 
 def test_sync_names_a_missing_lock_of_a_chosen_option(bake: Bake, tmp_path: Path) -> None:
-    project = bake(logger="tensorboard")
+    project = bake(python_version=RUNNING_PYTHON, logger="tensorboard")
     (project / "requirements" / "tensorboard.txt").unlink()
-    pip_sync = recording_command(tmp_path / "tools", "pip-sync")
-    result = run_nox(
-        project,
-        "-s",
-        "sync",
-        "--",
-        "gpu",
-        path_first=[pipless_python(tmp_path / "venv"), pip_sync.parent],
-    )
+    tools = sync_tools(tmp_path / "tools", "uv")
+    result = run_sync(project, pipless_python(tmp_path / "venv"), tools, "--", "gpu")
     assert result.returncode == 1
     assert (
         "missing lock requirements/tensorboard.txt (needed for the gpu target): "
         "run `nox -s lock` to compile it" in result.stdout
     )
-    assert calls(pip_sync) == []
+    assert calls(tools / "uv") == []
 
 
 def test_sync_refuses_a_python_that_matches_neither_target(bake: Bake, tmp_path: Path) -> None:
     other_python = next(python for python in CHOICES["python_version"] if python != RUNNING_PYTHON)
     project = bake(python_version=other_python)
-    pip_sync = recording_command(tmp_path / "tools", "pip-sync")
+    tools = sync_tools(tmp_path / "tools", "uv")
     python_bin = pipless_python(tmp_path / "venv")
-    result = run_nox(project, "-s", "sync", "--", "gpu", path_first=[python_bin, pip_sync.parent])
+    result = run_sync(project, python_bin, tools, "--", "gpu")
     assert result.returncode == 1
     assert (
-        f"{python_bin / 'python'} is Python {RUNNING_PYTHON}, but the locks in requirements/ "
-        "(prod.txt for a GPU, prod-cpu.txt for a CPU) install on Linux x86_64 with glibc 2.28 or "
-        f"newer and Python {other_python}: activate the project's conda environment"
-        in result.stdout
+        f"{python_bin / 'python'} is Python {RUNNING_PYTHON}, but the locks in requirements/ for "
+        "the gpu target install on Linux x86_64 with glibc 2.28 or newer and Python "
+        f"{other_python}: activate the project's conda environment" in result.stdout
     )
-    assert calls(pip_sync) == []
+    assert calls(tools / "uv") == []
+
+
+LINUX_LOCKS = "requirements/dev.txt requirements/sweep.txt requirements/tensorboard.txt"
 
 
 @pytest.mark.parametrize(
-    ("target", "locks"),
+    ("target", "arguments"),
     [
-        (
-            "gpu",
-            "requirements/prod.txt requirements/dev.txt requirements/sweep.txt "
-            "requirements/tensorboard.txt",
-        ),
-        (
-            "cpu",
-            "requirements/prod-cpu.txt requirements/dev.txt requirements/sweep.txt "
-            "requirements/tensorboard.txt "
-            "--pip-args=--find-links=/wheels",
-        ),
+        ("gpu", f"requirements/prod.txt {LINUX_LOCKS}"),
+        ("cpu", f"--find-links=/wheels requirements/prod-cpu.txt {LINUX_LOCKS}"),
     ],
 )
-def test_sync_installs_the_targets_locks_and_says_when_it_stops_part_way(
-    bake: Bake, tmp_path: Path, target: str, locks: str
+def test_sync_installs_the_targets_locks_with_uv_saying_what_changes(
+    bake: Bake, tmp_path: Path, target: str, arguments: str
 ) -> None:
     project = bake(python_version=RUNNING_PYTHON, logger="tensorboard")
-    pip_sync = recording_command(tmp_path / "tools", "pip-sync")
+    tools = sync_tools(tmp_path / "tools", "uv", "pip-sync")
     python_bin = pipless_python(tmp_path / "venv")
-    result = run_nox(
-        project,
-        "-s",
-        "sync",
-        "--",
-        target,
-        path_first=[python_bin, pip_sync.parent],
-        variables={"TORCH_CPU_FIND_LINKS": "/wheels"},
+    python = python_bin / "python"
+    result = run_sync(project, python_bin, tools, "--", target, TORCH_CPU_FIND_LINKS="/wheels")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert calls(tools / "uv") == [
+        f"pip sync --python={python} --require-hashes {arguments}",
+        f"pip install --python={python} --no-deps --editable .",
+    ]
+    assert calls(tools / "pip-sync") == []
+    assert f"sync will remove 0 packages in {python}" in result.stdout
+    assert re.search(
+        rf"sync will install [1-9]\d* packages in {re.escape(str(python))}", result.stdout
     )
-    assert calls(pip_sync) == [f"--python-executable={python_bin / 'python'} {locks}"]
+
+
+def test_sync_falls_back_to_pip_sync_and_says_when_it_stops_part_way(
+    bake: Bake, tmp_path: Path
+) -> None:
+    project = bake(python_version=RUNNING_PYTHON, logger="csv")
+    tools = sync_tools(tmp_path / "tools", "pip-sync")  # no uv
+    python_bin = pipless_python(tmp_path / "venv")
+    python = python_bin / "python"
+    result = run_sync(project, python_bin, tools, "--", "cpu", TORCH_CPU_FIND_LINKS="/wheels")
+    assert calls(tools / "pip-sync") == [
+        f"--python-executable={python} requirements/prod-cpu.txt requirements/dev.txt "
+        "requirements/sweep.txt --pip-args=--find-links=/wheels"
+    ]
     # The project itself is installed next, with pip, which this virtualenv lacks.
     assert result.returncode == 1
     assert (
-        f"the sync stopped part-way, so the environment of {python_bin / 'python'} may hold a mix "
+        f"the sync stopped part-way, so the environment of {python} may hold a mix "
         "of old and new packages: fix the error above, then run `nox -s sync` again"
         in result.stdout
     )
+
+
+def test_sync_refuses_a_python_that_is_no_environment_of_its_own(
+    bake: Bake, tmp_path: Path
+) -> None:
+    project = bake(python_version=RUNNING_PYTHON)
+    tools = sync_tools(tmp_path / "tools", "uv", "pip-sync")
+    python_bin = global_python(tmp_path / "global")
+    result = run_sync(project, python_bin, tools, "--", "cpu")
+    assert result.returncode == 1
+    assert (
+        f"refusing to sync {python_bin / 'python'}: it is not a virtualenv or conda environment, "
+        "and a sync removes every package the locks do not name." in result.stdout
+    )
+    assert calls(tools / "uv") == [] and calls(tools / "pip-sync") == []
+
+
+def test_sync_into_a_system_python_only_when_asked_for(bake: Bake, tmp_path: Path) -> None:
+    project = bake(python_version=RUNNING_PYTHON, logger="csv")
+    tools = sync_tools(tmp_path / "tools", "uv")
+    python_bin = global_python(tmp_path / "global")
+    result = run_sync(project, python_bin, tools, "--", "gpu", "--system-python")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert len(calls(tools / "uv")) == 2
+
+
+def test_sync_dry_run_says_what_changes_and_installs_nothing(bake: Bake, tmp_path: Path) -> None:
+    project = bake(python_version=RUNNING_PYTHON, logger="csv")
+    tools = sync_tools(tmp_path / "tools", "uv")
+    result = run_sync(project, pipless_python(tmp_path / "venv"), tools, "--", "gpu", "--dry-run")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert re.search(r"sync will install [1-9]\d* packages in ", result.stdout)
+    assert calls(tools / "uv") == []
+
+
+@pytest.mark.parametrize("arguments", [["cpu", "gpu"], ["cpu", "--dryrun"], ["laptop"]])
+def test_sync_refuses_arguments_it_does_not_know(
+    bake: Bake, tmp_path: Path, arguments: list[str]
+) -> None:
+    project = bake(python_version=RUNNING_PYTHON)
+    tools = sync_tools(tmp_path / "tools", "uv")
+    result = run_sync(project, pipless_python(tmp_path / "venv"), tools, "--", *arguments)
+    assert result.returncode == 1
+    assert (
+        f"unexpected arguments {' '.join(arguments)!r}: give `-- [gpu | cpu | macos] [--dry-run] "
+        "[--system-python]`" in result.stdout
+    )
+    assert calls(tools / "uv") == []
+
+
+def baked_locks_module(project: Path) -> ModuleType:
+    """The baked project's `locks` module (the rules its nox sessions and doctor apply)."""
+    (path,) = project.glob("src/*/locks.py")
+    spec = importlib.util.spec_from_file_location(f"locks_{project.parent.name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("python", CHOICES["python_version"])
+@pytest.mark.parametrize("logger", CHOICES["logger"])
+def test_every_bake_ships_every_targets_locks_in_step_and_hash_checked(
+    bake: Bake, python: str, logger: str
+) -> None:
+    project = bake(python_version=python, logger=logger)
+    locks = baked_locks_module(project)
+    requirements = project / "requirements"
+    assert locks.out_of_step(requirements, python) == []
+    for target in locks.TARGETS:
+        for lock in locks.locks_for(requirements, target):
+            pins = locks.read_lock(lock)
+            assert pins and all(pin.hashes > 0 for pin in pins.values()), lock
+    cpu_lock = (requirements / "prod-cpu.txt").read_text()
+    if "torch==2.13.0+cpu" not in cpu_lock:
+        # Where torch's CPU build was out of reach when the template's locks were compiled.
+        assert cpu_lock.startswith(
+            f"# CPU lock fallback: torch's CPU build for Python {python} could not be resolved"
+        )
+        assert "`nox -s lock` moves it to the +cpu build" in cpu_lock
+
+
+def macos_arm64_tags(python: str) -> set[Tag]:
+    """The wheel tags a CPython `python` on macOS 14 on Apple silicon accepts."""
+    version = tuple(int(part) for part in python.split("."))
+    platforms = list(mac_platforms((14, 0), "arm64"))
+    return {
+        *cpython_tags(version, platforms=platforms),
+        *compatible_tags(version, platforms=platforms),
+    }
+
+
+def pypi_files(name: str, version: str) -> list[dict[str, Any]]:
+    """The files PyPI holds for one release: filename and sha256 digest of each."""
+    url = f"https://pypi.org/pypi/{name}/{version}/json"
+    with urllib.request.urlopen(url, timeout=60) as response:
+        files: list[dict[str, Any]] = json.load(response)["urls"]
+    return files
+
+
+@pytest.mark.parametrize("python", CHOICES["python_version"])
+def test_every_package_of_the_macos_lock_has_a_hashed_apple_silicon_wheel(
+    bake: Bake, python: str
+) -> None:
+    project = bake(python_version=python, logger="mlflow")  # the logger with most packages
+    locks = baked_locks_module(project)
+    lock = project / "requirements" / locks.MACOS_LOCK
+    pinned_hashes = re.findall(r"^([\w.-]+)==\S+((?:\s+--hash=\S+)+)", lock.read_text(), re.M)
+    hashes = {
+        canonicalize_name(name): set(re.findall(r"--hash=sha256:([0-9a-f]{64})", block))
+        for name, block in pinned_hashes
+    }
+    pins = locks.read_lock(lock)
+    assert not any(name.startswith(locks.CUDA_ONLY_PREFIXES) for name in pins)
+    accepted = macos_arm64_tags(python)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        releases = dict(
+            zip(pins, pool.map(lambda pin: pypi_files(pin.name, pin.version), pins.values()))
+        )
+    lacking = []
+    for name, files in releases.items():
+        wheels = [
+            file
+            for file in files
+            if file["filename"].endswith(".whl")
+            and accepted & set(parse_wheel_filename(file["filename"])[3])
+            and file["digests"]["sha256"] in hashes[name]
+        ]
+        if not wheels:
+            lacking.append(f"{name}=={pins[name].version}")
+    assert lacking == []
+    assert pins["torch"].version == "2.13.0"

@@ -2,16 +2,18 @@
 
     nox -s lint tests        pre-commit's hooks on every file, then the test suite
     nox -s env               create or update the conda environment (-- cpu|gpu to choose the file)
-    nox -s lock              compile every requirements/*.in into its hash-checked lock
+    nox -s lock              compile every requirements/*.in into its hash-checked locks
     nox -s upgrade           the same, moving pins to the newest releases (-- PACKAGE for one)
-    nox -s sync              make this environment match the locks (-- cpu|gpu to choose the target)
+    nox -s sync              make this environment match the locks (-- gpu|cpu|macos, --dry-run)
 
 `nox --no-venv -s lint tests` runs in the current, already synced environment instead of a new one.
 Every session that installs or checks locks first makes sure they are in step with their .in files.
+Installs use uv where it is installed (it is locked in dev.txt), pip and pip-sync otherwise.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -20,70 +22,142 @@ from pathlib import Path
 
 import nox
 from nox.command import CommandFailed
+from packaging.utils import canonicalize_name
 
 # The rules for locks live in the package, where `doctor` applies them too. They are read from src/
 # because `sync` runs before the package is installed.
 sys.path.insert(0, str(Path(__file__).parent / "src"))
-from {{ cookiecutter.package_name }} import locks  # noqa: E402
+from {{ cookiecutter.package_name }} import locks, torch_index  # noqa: E402
 
 PYTHON = "{{ cookiecutter.python_version }}"
+PROJECT = "{{ cookiecutter.project_slug }}"
 REQUIREMENTS = Path("requirements")
-ENVIRONMENT_FILES = {"gpu": Path("environment.yml"), "cpu": Path("environment-cpu.yml")}
-# Every lock resolves for Linux x86_64 (the platform of GPU boxes and CI runners) on any machine.
-LOCK_PLATFORM = "x86_64-manylinux_2_28"
+ENVIRONMENT_FILES = {
+    "gpu": Path("environment.yml"),
+    "cpu": Path("environment-cpu.yml"),
+    "macos": Path("environment-cpu.yml"),
+}
+# The Linux locks resolve for x86_64 (the platform of GPU boxes and CI runners), the macOS lock for
+# Apple silicon, on any machine. torch's macOS wheels need macOS 14 or newer.
+LINUX_PLATFORM = "x86_64-manylinux_2_28"
+MACOS_PLATFORM = "aarch64-apple-darwin"
+MACOS_DEPLOYMENT_TARGET = "14.0"
 LOCK_GLIBC = (2, 28)  # the manylinux_2_28 wheels need glibc 2.28 or newer
-# Where the CPU build of torch comes from; a folder of wheels can stand in (TORCH_CPU_FIND_LINKS).
-TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 # What an interpreter says about itself: platform, machine, Python version, C library and version.
 PROBE = (
     "import platform, sys; "
     "print(sys.platform, platform.machine(), '%d.%d' % sys.version_info[:2], "
     "*(part or 'unknown' for part in platform.libc_ver()))"
 )
+# Whether an interpreter is an environment of its own: a virtualenv, or a conda environment; conda's
+# `base` holds conda itself (the `conda` package, an envs/ folder).
+ENVIRONMENT_PROBE = (
+    "import glob, json, os, sys; p = sys.prefix; print(json.dumps({"
+    "'venv': p != sys.base_prefix, 'conda': os.path.isdir(os.path.join(p, 'conda-meta')), "
+    "'conda_base': bool(glob.glob(os.path.join(p, 'conda-meta', 'conda-[0-9]*.json'))) "
+    "or os.path.isdir(os.path.join(p, 'envs')) or (os.environ.get('CONDA_PREFIX') == p "
+    "and os.environ.get('CONDA_DEFAULT_ENV') == 'base')}))"
+)
+INSTALLED_PROBE = (
+    "import json, importlib.metadata as m; "
+    "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"
+)
+SYNC_FLAGS = {
+    "--dry-run": "say what the sync would remove and install, and change nothing",
+    "--system-python": "allow a Python that is not a virtualenv or conda environment (a CI runner's)",
+}
 
 nox.options.sessions = ["lint", "tests"]
 nox.options.error_on_missing_interpreters = True  # a missing Python fails; it never skips to green
 nox.options.error_on_external_run = True
+nox.options.default_venv_backend = "uv|virtualenv"
 
 
 def machine_target() -> str:
-    """'gpu' where an NVIDIA driver is installed, else 'cpu'."""
+    """'macos' on Apple silicon, 'gpu' where an NVIDIA driver is installed, else 'cpu'."""
+    if sys.platform == "darwin":
+        return "macos"
     return "gpu" if shutil.which("nvidia-smi") else "cpu"
 
 
-def chosen_target(session: nox.Session) -> str:
-    """The target named after `--` (cpu or gpu), else the one this machine matches."""
-    target = session.posargs[0] if session.posargs else machine_target()
-    if target not in locks.TARGETS:
-        session.error(f"unknown target {target!r}: use `-- cpu` or `-- gpu`")
-    return target
+def chosen_target(session: nox.Session, flags: tuple[str, ...] = ()) -> tuple[str, set[str]]:
+    """The target named after `--` (else the one this machine matches), and the flags given."""
+    targets = [argument for argument in session.posargs if not argument.startswith("-")]
+    given = {argument for argument in session.posargs if argument.startswith("-")}
+    unknown = sorted(given - set(flags))
+    if unknown or len(targets) > 1 or (targets and targets[0] not in locks.TARGETS):
+        accepted = " | ".join(locks.TARGETS)
+        options = "".join(f" [{flag}]" for flag in flags)
+        session.error(
+            f"unexpected arguments {' '.join(session.posargs)!r}: give `-- [{accepted}]{options}`"
+        )
+    return (targets[0] if targets else machine_target()), given
 
 
-def machine_problem(python: str) -> str | None:
-    """Why the locks cannot install into `python`'s environment, or None if they can."""
+def lock_names(target: str) -> str:
+    return {
+        "gpu": "prod.txt and the Linux locks",
+        "cpu": "prod-cpu.txt and the Linux locks",
+        "macos": locks.MACOS_LOCK,
+    }[target]
+
+
+def machine_problem(python: str, target: str) -> str | None:
+    """Why `target`'s locks cannot install into `python`'s environment, or None if they can."""
     probe = subprocess.run([python, "-c", PROBE], capture_output=True, text=True, check=True)
     system, machine, version, libc, libc_version = probe.stdout.split()
-    needs = (
-        f"the locks in {REQUIREMENTS}/ (prod.txt for a GPU, prod-cpu.txt for a CPU) install on "
-        f"Linux x86_64 with glibc {'.'.join(map(str, LOCK_GLIBC))} or newer and Python {PYTHON}"
-    )
-    if (system, machine) != ("linux", "x86_64"):
+    if system in ("win32", "cygwin"):
         return (
-            f"this machine ({system} {machine}) matches neither target: {needs}. Work on such a "
-            "machine (a GPU box, a CI runner, a Linux container), or install unlocked: pip install -e ."
+            "Windows is not a target of these locks: work in WSL2 (Ubuntu on Windows), where the "
+            "Linux locks install, with or without a GPU (docs: README.md, `Set up`)"
         )
-    glibc = tuple(int(part) for part in libc_version.split(".")[:2] if part.isdigit())
-    if libc != "glibc" or glibc < LOCK_GLIBC:
-        return (
-            f"this machine's C library is {libc} {libc_version}, so it matches neither target: "
-            f"{needs}"
+    if target == "macos":
+        needs = f"{locks.MACOS_LOCK} installs on macOS on Apple silicon with Python {PYTHON}"
+        if (system, machine) != ("darwin", "arm64"):
+            return f"this machine ({system} {machine}) is not a Mac on Apple silicon: {needs}"
+    else:
+        needs = (
+            f"the locks in {REQUIREMENTS}/ for the {target} target install on Linux x86_64 with "
+            f"glibc {'.'.join(map(str, LOCK_GLIBC))} or newer and Python {PYTHON}"
         )
+        if (system, machine) == ("darwin", "arm64"):
+            return f"this Mac takes the macos target ({locks.MACOS_LOCK}): `nox -s sync -- macos`"
+        if (system, machine) != ("linux", "x86_64"):
+            return (
+                f"this machine ({system} {machine}) matches no target: {needs}. Work on such a "
+                "machine (a GPU box, a CI runner, a Linux container), or install unlocked: "
+                "pip install -e ."
+            )
+        glibc = tuple(int(part) for part in libc_version.split(".")[:2] if part.isdigit())
+        if libc != "glibc" or glibc < LOCK_GLIBC:
+            return f"this machine's C library is {libc} {libc_version}, so it matches no target: {needs}"
     if version != PYTHON:
         return (
             f"{python} is Python {version}, but {needs}: activate the project's conda environment "
-            f"(`make env` or `make env-cpu` makes it), or put a Python {PYTHON} first on PATH"
+            f"(`conda env create -f {ENVIRONMENT_FILES[target]}` makes it), or a virtualenv of "
+            f"Python {PYTHON}"
         )
     return None
+
+
+def environment_problem(python: str) -> str | None:
+    """Why `python` is not an environment a sync may rewrite, or None if it is one.
+
+    A sync removes every package the locks do not name: in a Python that is not the project's own
+    environment (a system, pyenv or Homebrew Python, conda's base) that wipes the user's packages.
+    """
+    probe = subprocess.run(
+        [python, "-c", ENVIRONMENT_PROBE], capture_output=True, text=True, check=True
+    )
+    kind = json.loads(probe.stdout)
+    if kind["venv"] or (kind["conda"] and not kind["conda_base"]):
+        return None
+    what = "conda's base environment" if kind["conda"] else "not a virtualenv or conda environment"
+    return (
+        f"refusing to sync {python}: it is {what}, and a sync removes every package the locks do "
+        f"not name. Activate the project's environment (`conda activate {PROJECT}`, or "
+        "`python -m venv .venv && . .venv/bin/activate`), then sync again"
+    )
 
 
 def checked_locks(session: nox.Session, target: str | None) -> list[Path]:
@@ -99,10 +173,15 @@ def checked_locks(session: nox.Session, target: str | None) -> list[Path]:
         session.error(str(error))
 
 
-def torch_cpu_source() -> list[str]:
-    """pip and uv arguments that find the CPU build of torch, which PyPI does not carry."""
-    wheels = os.environ.get("TORCH_CPU_FIND_LINKS")
-    return [f"--find-links={wheels}"] if wheels else [f"--extra-index-url={TORCH_CPU_INDEX}"]
+def torch_source(session: nox.Session, lock_files: list[Path], installer: str) -> list[str]:
+    """The installer's arguments that find torch's CPU build, if a lock pins it; [] otherwise."""
+    if not any(torch_index.pins_cpu_torch(lock) for lock in lock_files):
+        return []
+    try:
+        torch_index.check_reachable()
+    except torch_index.UnreachableIndex as error:
+        session.error(str(error))
+    return torch_index.source_arguments(installer)
 
 
 def use_tools_beside_this_python() -> None:
@@ -121,12 +200,14 @@ def install_locked(session: nox.Session) -> None:
         use_tools_beside_this_python()
         checked_locks(session, None)  # `nox --no-venv`: the environment is already synced
         return
-    problem = machine_problem(str(Path(session.bin) / "python"))
+    target = machine_target()
+    problem = machine_problem(str(Path(session.bin) / "python"), target)
     if problem:
         session.error(problem)
-    target = machine_target()
-    arguments = [f"--requirement={lock}" for lock in checked_locks(session, target)]
-    source = torch_cpu_source() if target == "cpu" else []
+    lock_files = checked_locks(session, target)
+    installer = "uv" if session.venv_backend == "uv" else "pip"
+    source = torch_source(session, lock_files, installer)
+    arguments = [f"--requirement={lock}" for lock in lock_files]
     session.install("--require-hashes", "--no-deps", *source, *arguments)
     session.install("--no-deps", "--editable", ".")
 
@@ -148,40 +229,83 @@ def tests(session: nox.Session) -> None:
 def compile_locks(session: nox.Session, *upgrade: str) -> None:
     common = [
         f"--python-version={PYTHON}",
-        f"--python-platform={LOCK_PLATFORM}",
         "--generate-hashes",
         "--quiet",
         "--custom-compile-command=nox -s lock",
         *upgrade,
     ]
+    linux = [f"--python-platform={LINUX_PLATFORM}", *common]
+    sources = locks.source_files(REQUIREMENTS)
     with session.chdir(REQUIREMENTS):
-        session.run("uv", "pip", "compile", "prod.in", "-o", "prod.txt", *common)
-        for source in sorted(Path().glob("*.in")):
-            if source.stem != "prod":
-                session.run(
-                    "uv", "pip", "compile", source.name, "-o", f"{source.stem}.txt", *common
-                )
-        # Same pins as prod.txt; only torch changes, to its CPU build, which needs no CUDA wheels.
-        # Compiled last, where the CPU wheels may be unreachable, and written aside first, so a
-        # failed CPU resolution never replaces a good lock.
-        cpu_lock = ["prod.in", "--constraint=prod.txt", "-o", "prod-cpu.txt.new"]
-        session.run("uv", "pip", "compile", *cpu_lock, *common, *torch_cpu_source())
-    candidate = REQUIREMENTS / "prod-cpu.txt.new"
-    cpu_pins = candidate.read_text()
-    leaked = [
-        line.split("==")[0]
-        for line in cpu_pins.splitlines()
-        if line.startswith(locks.CUDA_ONLY_PREFIXES)
-    ]
-    if "+cpu " not in cpu_pins or leaked:
-        candidate.unlink()
-        session.error(
-            "the CPU lock did not get the CPU build of torch "
-            f"(it would install {', '.join(leaked) or 'the CUDA build'}); requirements/prod-cpu.txt is "
-            f"unchanged. Make {TORCH_CPU_INDEX} reachable, or point TORCH_CPU_FIND_LINKS at a folder "
-            "holding the torch +cpu wheel"
+        for source in sources:  # prod.in first: the others are constrained by prod.txt
+            output = f"{source.removesuffix('.in')}.txt"
+            session.run("uv", "pip", "compile", source, "-o", output, *linux)
+        # Every .in together, for Apple silicon, held to the Linux locks' pins where they overlap.
+        linux_locks = [f"--constraint={source.removesuffix('.in')}.txt" for source in sources]
+        macos = [f"--python-platform={MACOS_PLATFORM}", *linux_locks, *common]
+        session.run(
+            "uv",
+            "pip",
+            "compile",
+            *sources,
+            "-o",
+            locks.MACOS_LOCK,
+            *macos,
+            env={"MACOSX_DEPLOYMENT_TARGET": MACOS_DEPLOYMENT_TARGET},
         )
-    candidate.replace(REQUIREMENTS / "prod-cpu.txt")
+    compile_cpu_lock(session, linux)
+
+
+def compile_cpu_lock(session: nox.Session, options: list[str]) -> None:
+    """prod-cpu.txt: prod.txt's pins with torch's CPU build, which needs no CUDA wheels.
+
+    Compiled last, where the CPU wheels may be out of reach, and written aside first, so a failed
+    CPU resolution never replaces a good lock. Where the CPU build cannot be resolved and there is no
+    good CPU lock, the lock falls back to prod.txt's pins (PyPI's torch runs on a CPU too), marked so.
+    """
+    cpu_lock, candidate = REQUIREMENTS / "prod-cpu.txt", REQUIREMENTS / "prod-cpu.txt.new"
+    try:
+        torch_index.check_reachable()
+        with session.chdir(REQUIREMENTS):
+            session.run(
+                "uv",
+                "pip",
+                "compile",
+                "prod.in",
+                "--constraint=prod.txt",
+                "-o",
+                candidate.name,
+                *options,
+                *torch_index.source_arguments("uv"),
+            )
+        cpu_pins = candidate.read_text()
+        leaked = [
+            line.split("==")[0]
+            for line in cpu_pins.splitlines()
+            if line.startswith(locks.CUDA_ONLY_PREFIXES)
+        ]
+        reason = f"it would install {', '.join(leaked) or 'the CUDA build'}"
+        resolved = "+cpu " in cpu_pins and not leaked
+    except (torch_index.UnreachableIndex, CommandFailed) as error:
+        reason, resolved = str(error) or "the resolution failed", False
+    if resolved:
+        candidate.replace(cpu_lock)
+        return
+    candidate.unlink(missing_ok=True)
+    if cpu_lock.exists() and not locks.is_cpu_fallback(cpu_lock):
+        session.error(
+            f"the CPU lock did not get the CPU build of torch ({reason}); {cpu_lock} is "
+            f"unchanged. Make {torch_index.index_url()} reachable, or point TORCH_CPU_FIND_LINKS "
+            "at a folder holding the torch +cpu wheel"
+        )
+    cpu_lock.write_text(
+        f"{locks.CPU_FALLBACK_MARK} torch's CPU build for Python {PYTHON} could not be resolved\n"
+        "# when this lock was compiled, so it pins what prod.txt pins: PyPI's torch, which carries\n"
+        "# CUDA libraries (several GB) and runs on a CPU too. `nox -s lock` moves it to the +cpu build\n"
+        "# wherever torch's CPU index (or TORCH_CPU_FIND_LINKS) is reachable.\n"
+        + (REQUIREMENTS / "prod.txt").read_text()
+    )
+    session.warn(f"{cpu_lock} falls back to prod.txt's pins: {reason}")
 
 
 @nox.session(venv_backend="none")
@@ -199,31 +323,73 @@ def upgrade(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def sync(session: nox.Session) -> None:
-    """Make the current environment match the locks exactly: `-- cpu` or `-- gpu`, else detected.
+    """Make the current environment match the locks exactly: `-- gpu|cpu|macos`, else detected.
 
-    The environment is that of the `python` first on PATH (the active conda environment).
+    The environment is that of the `python` first on PATH: a virtualenv or a conda environment other
+    than base, never a system Python (`--system-python` allows a CI runner's). `--dry-run` says what
+    would change and changes nothing.
     """
-    target = chosen_target(session)
+    target, flags = chosen_target(session, tuple(SYNC_FLAGS))
     python = shutil.which("python")
-    pip_sync = shutil.which("pip-sync")
-    if python is None or pip_sync is None:
-        session.error(
-            "`python` or `pip-sync` is not on PATH: activate the project's conda environment, then "
-            "python -m pip install --require-hashes --no-deps -r requirements/dev.txt"
-        )
-    problem = machine_problem(python)
+    if python is None:
+        session.error("`python` is not on PATH: activate the project's environment first")
+    problem = machine_problem(python, target)
+    if problem is None and "--system-python" not in flags:
+        problem = environment_problem(python)
     if problem:
         session.error(problem)
     lock_files = checked_locks(session, target)
-    pip_args = [f"--pip-args={' '.join(torch_cpu_source())}"] if target == "cpu" else []
+    uv, pip_sync = installer_beside(python, "uv"), installer_beside(python, "pip-sync")
+    if uv is None and pip_sync is None:
+        session.error(
+            f"neither uv nor pip-sync is installed beside {python}: "
+            "python -m pip install --require-hashes --no-deps -r requirements/dev.txt"
+        )
+    source = torch_source(session, lock_files, "uv" if uv else "pip")
+    say_what_changes(session, python, lock_files)
+    if "--dry-run" in flags:
+        return
     try:
-        session.run(pip_sync, f"--python-executable={python}", *map(str, lock_files), *pip_args)
-        session.run(python, "-m", "pip", "install", "--no-deps", "--editable", ".")
+        if uv:
+            python_option = f"--python={python}"
+            session.run(uv, "pip", "sync", python_option, "--require-hashes", *source, *lock_files)
+            session.run(uv, "pip", "install", python_option, "--no-deps", "--editable", ".")
+        else:
+            assert pip_sync is not None
+            pip_args = [f"--pip-args={' '.join(source)}"] if source else []
+            session.run(pip_sync, f"--python-executable={python}", *lock_files, *pip_args)
+            session.run(python, "-m", "pip", "install", "--no-deps", "--editable", ".")
     except CommandFailed:
         session.error(
             f"the sync stopped part-way, so the environment of {python} may hold a mix of old and "
             "new packages: fix the error above, then run `nox -s sync` again"
         )
+
+
+def installer_beside(python: str, name: str) -> str | None:
+    """`name` from the environment of `python`, else from PATH."""
+    beside = Path(python).parent / name
+    return str(beside) if beside.is_file() else shutil.which(name)
+
+
+def say_what_changes(session: nox.Session, python: str, lock_files: list[Path]) -> None:
+    """Log how many packages the sync removes, installs and changes, naming them when few."""
+    probe = subprocess.run(
+        [python, "-c", INSTALLED_PROBE], capture_output=True, text=True, check=True
+    )
+    installed = {canonicalize_name(n): v for n, v in json.loads(probe.stdout).items()}
+    pinned = {name: pin.version for lock in lock_files for name, pin in locks.read_lock(lock).items()}
+    kept = {canonicalize_name(PROJECT), "pip", "setuptools", "wheel", "pip-tools"}
+    changes = {
+        "remove": sorted(set(installed) - set(pinned) - kept),
+        "install": sorted(set(pinned) - set(installed)),
+        "change": sorted(
+            name for name in set(pinned) & set(installed) if installed[name] != pinned[name]
+        ),
+    }
+    for verb, names in changes.items():
+        listed = f": {', '.join(names)}" if names and len(names) <= 20 else ""
+        session.log(f"sync will {verb} {len(names)} packages in {python}{listed}")
 
 
 @nox.session(venv_backend="none")
@@ -232,7 +398,7 @@ def env(session: nox.Session) -> None:
 
     The file is checked first: it parses, and its Python and CUDA versions are those of the locks.
     """
-    environment_file = ENVIRONMENT_FILES[chosen_target(session)]
+    environment_file = ENVIRONMENT_FILES[chosen_target(session)[0]]
     problems = environment_problems(environment_file)
     if problems:
         session.error("\n  ".join([f"{environment_file} cannot be used:", *problems]))

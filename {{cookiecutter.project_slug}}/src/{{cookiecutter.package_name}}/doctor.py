@@ -104,6 +104,14 @@ def bf16_support() -> str:
     return "no (needs compute capability 8.0 or newer): use fp16"
 
 
+def mps_support() -> str:
+    if hardware.mps_available():
+        return "available (Apple silicon): --preset mps"
+    if sys.platform == "darwin":
+        return "not available (needs Apple silicon, macOS 14 or newer, torch's macOS build)"
+    return "not available (macOS on Apple silicon only)"
+
+
 def nccl_support() -> str:
     distributed = torch.distributed.is_available()
     if distributed and torch.distributed.is_nccl_available() and torch.cuda.is_available():
@@ -142,7 +150,11 @@ def package_lines(requirements: Path | None) -> tuple[list[str], bool]:
     problems = locks.out_of_step(requirements, "{}.{}".format(*sys.version_info[:2]))
     if problems:
         return ["the locks are out of step with their .in files:", *problems], True
-    target = "cpu" if torch.version.cuda is None else "gpu"  # the build of torch installed here
+    # The lock target of this platform and of the build of torch installed here.
+    if sys.platform == "darwin":
+        target = "macos"
+    else:
+        target = "cpu" if torch.version.cuda is None else "gpu"
     try:
         lock_files = locks.locks_for(requirements, target)
     except locks.LockError as error:
@@ -173,6 +185,7 @@ def report(requirements: Path | None, found: str) -> tuple[list[str], bool]:
     for index, line in enumerate(gpu_lines()):
         lines.append(f"{'GPUs' if index == 0 else '':{LABEL_WIDTH}}{line}")
     lines.append(f"{'bf16':{LABEL_WIDTH}}{bf16_support()}")
+    lines.append(f"{'MPS':{LABEL_WIDTH}}{mps_support()}")
     lines.append(f"{'NCCL':{LABEL_WIDTH}}{nccl_support()}")
     where = f"{requirements} ({found})" if requirements else found
     lines.append(f"{'Locks':{LABEL_WIDTH}}{where}")

@@ -11,6 +11,8 @@ import torch
 CUDA_ACCELERATORS = {"gpu", "cuda"}
 FLOAT16_PRECISIONS = {"16", "16-mixed", "16-true"}
 BFLOAT16_PRECISIONS = {"bf16", "bf16-mixed", "bf16-true"}
+# What this project runs on Apple's GPU (MPS): one device, one process, 32-bit, no torch.compile.
+MPS_PRECISIONS = {"32", "32-true"}
 
 
 class HardwareError(RuntimeError):
@@ -39,6 +41,9 @@ def check(
     """Raise HardwareError naming the setting and the fix when the machine cannot run it."""
     accelerator = str(accelerator)
     precision = str(precision)
+    if accelerator == "mps":
+        _check_mps(devices, precision, str(strategy), num_nodes, compile_model)
+        return
     gpus = torch.cuda.device_count()
     on_cuda = accelerator in CUDA_ACCELERATORS or (accelerator == "auto" and gpus > 0)
     processes = (requested_gpus(devices) if on_cuda else _cpu_processes(devices)) * num_nodes
@@ -71,6 +76,39 @@ def check(
         raise HardwareError(
             f"trainer.precision={precision} needs bfloat16, which {torch.cuda.get_device_name()} "
             "lacks (compute capability 8.0 or newer): use --preset fp16"
+        )
+
+
+def mps_available() -> bool:
+    """Whether Apple's GPU (MPS) can run here: a Mac on Apple silicon with torch's macOS build."""
+    return torch.backends.mps.is_available()
+
+
+def _check_mps(devices: Any, precision: str, strategy: str, num_nodes: int, compile_model: bool) -> None:
+    """The mps preset runs one process on the Mac's one GPU, in 32-bit precision, uncompiled."""
+    if not mps_available():
+        raise HardwareError(
+            "trainer.accelerator=mps but MPS is not available here (it needs a Mac on Apple "
+            "silicon, macOS 14 or newer and torch's macOS build): use --preset cpu"
+        )
+    if strategy.startswith(("ddp", "fsdp", "deepspeed")) or num_nodes > 1:
+        raise HardwareError(
+            f"trainer.strategy={strategy} on {num_nodes} node(s) cannot run on MPS, which has no "
+            "distributed backend for its one GPU: drop --preset ddp and --preset multinode"
+        )
+    if devices not in (1, "1", "auto", -1, "-1"):
+        raise HardwareError(
+            f"trainer.devices={devices} on MPS: a Mac has one GPU, so set --trainer.devices 1"
+        )
+    if precision not in MPS_PRECISIONS:
+        raise HardwareError(
+            f"trainer.precision={precision} on MPS: this project runs MPS in 32-bit precision "
+            "(16-bit autocast there is not checked by its tests): drop the fp16/bf16 preset"
+        )
+    if compile_model:
+        raise HardwareError(
+            "model.compile=true on MPS: torch.compile's MPS backend is experimental in this torch: "
+            "drop --preset compile"
         )
 
 

@@ -1,8 +1,9 @@
 """The locks in requirements/: what they pin, whether they are in step with their .in files, and
 whether the installed packages match them. The nox sessions and `doctor` apply these same rules.
 
-Each `X.in` compiles into `X.txt`; `prod.in` also into `prod-cpu.txt` (the same pins with the CPU build
-of torch and without CUDA wheels). Every message names the file and the fix.
+Each `X.in` compiles into `X.txt` for Linux x86_64; `prod.in` also into `prod-cpu.txt` (the same pins
+with the CPU build of torch and without CUDA wheels); all `.in` files together into `macos-arm64.txt`
+(macOS on Apple silicon, whose torch from PyPI runs on MPS). Every message names the file and the fix.
 """
 
 from __future__ import annotations
@@ -18,18 +19,29 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-TARGETS = ("cpu", "gpu")
+# Linux x86_64 with a CUDA GPU, Linux x86_64 without one, macOS on Apple silicon.
+TARGETS = ("gpu", "cpu", "macos")
+MACOS_LOCK = "macos-arm64.txt"
 # Wheels that only the CUDA build of torch needs; the CPU lock must hold none of them.
 CUDA_ONLY_PREFIXES = ("nvidia-", "cuda-", "triton")
 RELOCK = "run `nox -s lock` to recompile it"
-# Every lock resolves for this platform (see LOCK_PLATFORM in noxfile.py); markers are read for it.
-LOCK_MARKER_ENVIRONMENT = {
+# The first line of a CPU lock that holds PyPI's torch because the +cpu build could not be resolved
+# when it was compiled (see noxfile.py); such a lock pins exactly what prod.txt pins.
+CPU_FALLBACK_MARK = "# CPU lock fallback:"
+# The platforms the locks resolve for (see LOCK_PLATFORMS in noxfile.py); markers are read for them.
+LINUX_MARKERS = {
     "sys_platform": "linux",
     "platform_system": "Linux",
     "platform_machine": "x86_64",
     "os_name": "posix",
     "implementation_name": "cpython",
     "platform_python_implementation": "CPython",
+}
+MACOS_MARKERS = {
+    **LINUX_MARKERS,
+    "sys_platform": "darwin",
+    "platform_system": "Darwin",
+    "platform_machine": "arm64",
 }
 PIN = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==(?P<version>[^\s;\\]+)")
 
@@ -79,12 +91,14 @@ def read_lock(path: Path) -> dict[str, Pin]:
     return pins
 
 
-def read_source(path: Path, python: str) -> tuple[list[Requirement], list[str]]:
-    """The requirements that apply on the lock platform, and the constraint files, of a .in file.
+def read_source(
+    path: Path, python: str, markers: dict[str, str] = LINUX_MARKERS
+) -> tuple[list[Requirement], list[str]]:
+    """The requirements that apply on a lock's platform, and the constraint files, of a .in file.
 
     `-r other.in` lines are followed; `python` is the Python version the locks are compiled for.
     """
-    environment = {**LOCK_MARKER_ENVIRONMENT, "python_version": python}
+    environment = {**markers, "python_version": python}
     requirements: list[Requirement] = []
     constraints: list[str] = []
     for number, raw in enumerate(path.read_text().splitlines(), start=1):
@@ -95,7 +109,7 @@ def read_source(path: Path, python: str) -> tuple[list[Requirement], list[str]]:
         if option in ("-c", "--constraint"):
             constraints.append(value.strip())
         elif option in ("-r", "--requirement"):
-            requirements += read_source(path.parent / value.strip(), python)[0]
+            requirements += read_source(path.parent / value.strip(), python, markers)[0]
         elif not line.startswith("-"):
             try:
                 requirement = Requirement(line)
@@ -108,29 +122,46 @@ def read_source(path: Path, python: str) -> tuple[list[Requirement], list[str]]:
     return requirements, constraints
 
 
-def sources(requirements: Path) -> dict[str, str]:
-    """Each lock file name mapped to the .in file it is compiled from."""
-    mapping = {f"{source.stem}.txt": source.name for source in sorted(requirements.glob("*.in"))}
-    if "prod.in" in mapping.values():
-        mapping["prod-cpu.txt"] = "prod.in"
+def source_files(requirements: Path) -> list[str]:
+    """The .in files: prod.in, dev.in, then each optional feature's (such as the logger's)."""
+    names = [source.name for source in sorted(requirements.glob("*.in"))]
+    first = [name for name in ("prod.in", "dev.in") if name in names]
+    return first + [name for name in names if name not in first]
+
+
+def sources(requirements: Path) -> dict[str, tuple[str, ...]]:
+    """Each lock file name mapped to the .in files it is compiled from."""
+    names = source_files(requirements)
+    mapping = {f"{name.removesuffix('.in')}.txt": (name,) for name in names}
+    if "prod.in" in names:
+        mapping["prod-cpu.txt"] = ("prod.in",)
+        mapping[MACOS_LOCK] = tuple(names)
     return mapping
 
 
+def marker_environment(lock: str) -> dict[str, str]:
+    """The environment markers of the platform `lock` is compiled for."""
+    return MACOS_MARKERS if lock == MACOS_LOCK else LINUX_MARKERS
+
+
 def feature_locks(requirements: Path) -> list[Path]:
-    """The lock of every optional feature (such as the logger), each constrained by prod.txt."""
+    """The Linux lock of every optional feature (such as the logger), constrained by prod.txt."""
     return [
-        requirements / lock
-        for lock, source in sources(requirements).items()
-        if source not in ("prod.in", "dev.in")
+        requirements / f"{name.removesuffix('.in')}.txt"
+        for name in source_files(requirements)
+        if name not in ("prod.in", "dev.in")
     ]
 
 
 def locks_for(requirements: Path, target: str) -> list[Path]:
-    """The locks that together make an environment for `target` ('cpu' or 'gpu')."""
+    """The locks that together make an environment for `target` (one of TARGETS)."""
     if target not in TARGETS:
         raise LockError(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
-    prod = "prod.txt" if target == "gpu" else "prod-cpu.txt"
-    chosen = [requirements / prod, requirements / "dev.txt", *feature_locks(requirements)]
+    if target == "macos":
+        chosen = [requirements / MACOS_LOCK]
+    else:
+        prod = "prod.txt" if target == "gpu" else "prod-cpu.txt"
+        chosen = [requirements / prod, requirements / "dev.txt", *feature_locks(requirements)]
     missing = [str(lock) for lock in chosen if not lock.exists()]
     if missing:
         raise LockError(
@@ -143,34 +174,42 @@ def locks_for(requirements: Path, target: str) -> list[Path]:
 def out_of_step(requirements: Path, python: str) -> list[str]:
     """One message per way a lock disagrees with its .in file or with the locks it must agree with.
 
-    Checked: every requirement of the .in is pinned in the lock at a version it allows; every pin
+    Checked: every requirement of each .in is pinned in the lock at a version it allows; every pin
     made for the .in (`# via -r X.in`) is still asked for there; every pin carries a hash; `-c` files
-    hold (shared packages pinned alike); prod-cpu.txt is prod.txt without CUDA wheels; the locks of a
-    target agree with each other.
+    hold (shared packages pinned alike); prod-cpu.txt is prod.txt without CUDA wheels (or, marked as
+    a fallback, exactly prod.txt); the locks of a target agree with each other, and macos-arm64.txt
+    with the Linux locks.
     """
     problems: list[str] = []
-    mapping = sources(requirements)
     pins = {lock.name: read_lock(lock) for lock in sorted(requirements.glob("*.txt"))}
-    for lock, source in mapping.items():
+    for lock, lock_sources in sources(requirements).items():
         if lock not in pins:
             continue  # a missing lock is reported when a target needs it
         locked = pins[lock]
         path = requirements / lock
-        wanted, constraints = read_source(requirements / source, python)
-        problems += _unmet(path, source, wanted, locked)
-        problems += _no_longer_wanted(
-            path, source, {canonicalize_name(r.name) for r in wanted}, locked
-        )
+        for source in lock_sources:
+            wanted, constraints = read_source(
+                requirements / source, python, marker_environment(lock)
+            )
+            problems += _unmet(path, source, wanted, locked)
+            problems += _no_longer_wanted(
+                path, source, {canonicalize_name(r.name) for r in wanted}, locked
+            )
+            for constraint in constraints:
+                if constraint in pins:
+                    problems += _disagreements(
+                        path, requirements / constraint, locked, pins[constraint]
+                    )
         unhashed = sorted(name for name, pin in locked.items() if pin.hashes == 0)
         if unhashed:
             problems.append(f"{path} pins {', '.join(unhashed)} without a hash: {RELOCK}")
-        for constraint in constraints:
-            if constraint in pins:
-                problems += _disagreements(
-                    path, requirements / constraint, locked, pins[constraint]
-                )
     if "prod-cpu.txt" in pins and "prod.txt" in pins:
         problems += _cpu_lock_problems(requirements, pins["prod.txt"], pins["prod-cpu.txt"])
+    if MACOS_LOCK in pins:
+        for lock in sorted(pins.keys() - {MACOS_LOCK}):
+            problems += _disagreements(
+                requirements / MACOS_LOCK, requirements / lock, pins[MACOS_LOCK], pins[lock]
+            )
     for target in TARGETS:
         try:
             together = [lock.name for lock in locks_for(requirements, target)]
@@ -221,8 +260,24 @@ def _disagreements(
     ]
 
 
+def is_cpu_fallback(lock: Path) -> bool:
+    """Whether `lock` is a CPU lock that holds PyPI's torch (see CPU_FALLBACK_MARK)."""
+    return lock.exists() and lock.read_text().startswith(CPU_FALLBACK_MARK)
+
+
 def _cpu_lock_problems(requirements: Path, gpu: dict[str, Pin], cpu: dict[str, Pin]) -> list[str]:
     path = requirements / "prod-cpu.txt"
+    if is_cpu_fallback(path):
+        differing = sorted(
+            name
+            for name in gpu.keys() | cpu.keys()
+            if name not in gpu or name not in cpu or gpu[name].version != cpu[name].version
+        )
+        return (
+            [f"{path} (a fallback) differs from prod.txt in {', '.join(differing)}: {RELOCK}"]
+            if differing
+            else []
+        )
     problems = []
     cuda_only = sorted(name for name in cpu if name.startswith(CUDA_ONLY_PREFIXES))
     if cuda_only:

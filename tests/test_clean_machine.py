@@ -1,0 +1,194 @@
+"""On a machine like a user's (see clean_machine.py): the README's demo, each Python's baked CI
+workflow, and an unreachable CPU index.
+
+No pip configuration, a fresh HOME, one Python alone on PATH, torch's CPU index answered by a mirror
+on loopback. These are the slow tests CI runs; every Python of the template is tried where its
+interpreter is present (on CI, REQUIRE_SERVICES=1 makes a missing one fail instead of skip).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from clean_machine import (
+    find_python,
+    is_externally_managed,
+    readme_command,
+    run_clean,
+)
+from conftest import TEMPLATE, Bake
+from options import CHOICES
+
+DOCUMENTED_TEST_ACCURACY = 0.95  # what README.md promises for the demo
+REQUIRED = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+@pytest.fixture(scope="session")
+def uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One uv cache for every clean HOME of the session: PyPI's CUDA torch is downloaded once."""
+    return tmp_path_factory.mktemp("uv-cache")
+
+
+def interpreter(version: str) -> Path:
+    """The interpreter of `version`, or skip (fail on CI) where this machine has none."""
+    python = find_python(version)
+    if python is None:
+        message = f"no Python {version} on this machine"
+        if REQUIRED:
+            pytest.fail(message)
+        pytest.skip(message)
+    return python
+
+
+def debian_python() -> Path:
+    """The system's externally managed python3 (Debian's, with python3-venv), or skip/fail."""
+    python = Path("/usr/bin/python3")
+    if not (python.is_file() and is_externally_managed(python)):
+        message = "no externally managed /usr/bin/python3 here"
+        if REQUIRED:
+            pytest.fail(message)
+        pytest.skip(message)
+    return python
+
+
+def fresh_clone(destination: Path) -> Path:
+    """The template's files as a fresh clone has them: tracked and untracked, not ignored."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=TEMPLATE,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for name in filter(None, listed.split("\0")):
+        source = TEMPLATE / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return destination
+
+
+def test_each_python_answer_has_an_interpreter_finder() -> None:
+    # The clean-machine tests below try every answer; a new answer needs no new code here.
+    assert set(CHOICES["python_version"]) >= {"3.11", "3.12", "3.13"}
+
+
+def run_demo(python: Path, tmp_path: Path, index_url: str | None, uv_cache: Path) -> str:
+    clone = fresh_clone(tmp_path / "clone")
+    result = run_clean(
+        ["bash", "-c", readme_command("demo")],
+        python,
+        clone,
+        tmp_path / "home",
+        index_url,
+        {"UV_CACHE_DIR": str(uv_cache)},
+        timeout=1500,
+    )
+    shutil.rmtree(clone / ".nox", ignore_errors=True)  # gigabytes of torch, not needed after
+    assert result.returncode == 0, result.stdout[-5000:]
+    return result.stdout
+
+
+def reported_test_accuracy(output: str) -> float:
+    """The test accuracy in the table Lightning prints after `test`."""
+    match = re.search(r"test/acc\W+([0-9.]+)", output)
+    assert match, output[-3000:]
+    return float(match[1])
+
+
+@pytest.mark.slow
+def test_readme_demo_runs_with_an_externally_managed_python3(
+    tmp_path: Path, index_url: str | None, uv_cache: Path
+) -> None:
+    python = debian_python()
+    output = run_demo(python, tmp_path, index_url, uv_cache)
+    assert reported_test_accuracy(output) >= DOCUMENTED_TEST_ACCURACY
+    assert "Run directory (logs, config.yaml, checkpoints/):" in output
+
+
+@pytest.mark.slow
+def test_readme_demo_runs_with_python_3_12_alone_on_path(
+    tmp_path: Path, index_url: str | None, uv_cache: Path
+) -> None:
+    python = interpreter("3.12")
+    output = run_demo(python, tmp_path, index_url, uv_cache)
+    assert reported_test_accuracy(output) >= DOCUMENTED_TEST_ACCURACY
+    assert "python_version=3.12" in output
+
+
+def ci_steps(project: Path) -> list[str]:
+    """The `run:` scripts of the baked CI workflow, in order."""
+    workflow = yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text())
+    (job,) = workflow["jobs"].values()
+    return [step["run"] for step in job["steps"] if "run" in step]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", CHOICES["python_version"])
+def test_a_bakes_ci_workflow_passes_on_a_clean_machine(
+    bake: Bake, tmp_path: Path, index_url: str | None, uv_cache: Path, version: str
+) -> None:
+    python = interpreter(version)
+    project = bake(python_version=version, logger="tensorboard")
+    # As GitHub's runner: each step in bash -eo pipefail; GITHUB_PATH and GITHUB_ENV carry over.
+    github_path, github_env = tmp_path / "github_path", tmp_path / "github_env"
+    github_path.touch()
+    github_env.touch()
+    outputs = []
+    try:
+        for script in ci_steps(project):
+            extra = {"UV_CACHE_DIR": str(uv_cache), "CI": "true"}
+            extra.update(line.split("=", 1) for line in github_env.read_text().splitlines())
+            folders = [*reversed(github_path.read_text().split()), str(python.parent)]
+            extra["GITHUB_PATH"], extra["GITHUB_ENV"] = str(github_path), str(github_env)
+            command = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script]
+            # The step's PATH: GITHUB_PATH's folders first, as the runner puts them.
+            extra["PATH"] = os.pathsep.join([*folders, "/usr/sbin", "/usr/bin", "/sbin", "/bin"])
+            result = run_clean(
+                command, python, project, tmp_path / "home", index_url, extra, timeout=1500
+            )
+            outputs.append(result.stdout)
+            assert result.returncode == 0, f"{script}\n{result.stdout[-5000:]}"
+    finally:
+        shutil.rmtree(project / ".venv", ignore_errors=True)  # gigabytes of torch
+    output = "\n".join(outputs)
+    assert re.search(r"sync will install [1-9]\d* packages in ", output), output[-3000:]
+    assert re.search(r"Python +" + re.escape(version) + r"\.", output)
+    assert "packages pinned in prod-cpu.txt, dev.txt, sweep.txt, tensorboard.txt are installed" in (
+        output
+    )
+    assert "nox > Session lint was successful" in output
+    assert "nox > Session tests was successful" in output
+    assert " passed" in output and " failed" not in output
+
+
+@pytest.mark.parametrize(
+    "unreachable",
+    ["http://127.0.0.1:9/whl/cpu", "http://torch-mirror.invalid/whl/cpu"],
+    ids=["refused", "unresolvable"],
+)
+def test_an_unreachable_cpu_index_fails_in_seconds_naming_the_way_around(
+    bake: Bake, tmp_path: Path, unreachable: str
+) -> None:
+    project = bake(python_version="3.11")
+    python = Path(shutil.which("python") or "python")  # the venv of these tests, with nox and uv
+    start = time.monotonic()
+    result = run_clean(
+        ["python", "-m", "nox", "-s", "lint"], python, project, tmp_path / "home", unreachable
+    )
+    elapsed = time.monotonic() - start
+    assert result.returncode == 1
+    assert (
+        f"torch's CPU index {unreachable}/torch/ cannot be reached (" in result.stdout
+        and "): point TORCH_CPU_FIND_LINKS at a folder holding the torch +cpu wheel, or "
+        "TORCH_CPU_INDEX_URL at a mirror of the index" in result.stdout
+    ), result.stdout[-3000:]
+    assert elapsed < 30
