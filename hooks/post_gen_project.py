@@ -79,10 +79,10 @@ def main() -> None:
     print(first_commit(project))
     steps = [
         (f"cd {SLUG}", ""),
-        ("conda env create -f environment.yml", "GPU box; environment-cpu.yml elsewhere"),
+        ("conda env create -f environment.yml", "GPU box; environment-cpu.yml on a laptop or Mac"),
         (f"conda activate {SLUG}", ""),
-        ("pip install --require-hashes --no-deps -r requirements/dev.txt", "nox and the tools"),
-        ("nox -s sync", "the locked packages for this machine"),
+        ("pip install --require-hashes --no-deps -r requirements/dev.txt", "nox, uv, the tools"),
+        ("nox -s sync", "the locks for this machine, into the active environment"),
         (f"python -m {PACKAGE} doctor", "GPUs, CUDA, packages against the locks, presets"),
         (f"python -m {PACKAGE} fit --preset debug", "a one-batch smoke test"),
         (f"python -m {PACKAGE} fit", "a real run: see runs/"),

@@ -102,6 +102,7 @@ DEFAULT_FILES = {
     "tests/test_preemption.py",
     "tests/test_provenance.py",
     "tests/test_resume.py",
+    "tests/test_sync.py",
     "tests/test_sweep.py",
 }
 # What each logger answer adds to the project.

@@ -146,7 +146,7 @@ def test_a_bakes_ci_workflow_passes_on_a_clean_machine(
     try:
         for script in ci_steps(project):
             extra = {"UV_CACHE_DIR": str(uv_cache), "CI": "true"}
-            extra.update(line.split("=", 1) for line in github_env.read_text().splitlines())
+            extra.update(line.partition("=")[::2] for line in github_env.read_text().splitlines())
             folders = [*reversed(github_path.read_text().split()), str(python.parent)]
             extra["GITHUB_PATH"], extra["GITHUB_ENV"] = str(github_path), str(github_env)
             command = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script]

@@ -24,7 +24,8 @@ from typing import Any
 
 import pytest
 from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
-from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.version import Version
 from baked_nox import calls, recording_command, run_nox
 from conftest import Bake
 from options import CHOICES
@@ -250,6 +251,7 @@ def baked_locks_module(project: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"locks_{project.parent.name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -286,12 +288,23 @@ def macos_arm64_tags(python: str) -> set[Tag]:
     }
 
 
-def pypi_files(name: str, version: str) -> list[dict[str, Any]]:
-    """The files PyPI holds for one release: filename and sha256 digest of each."""
-    url = f"https://pypi.org/pypi/{name}/{version}/json"
-    with urllib.request.urlopen(url, timeout=60) as response:
-        files: list[dict[str, Any]] = json.load(response)["urls"]
-    return files
+def pypi_wheels(name: str, version: str) -> list[tuple[frozenset[Tag], str]]:
+    """The wheels PyPI holds for one release: (tags, sha256), from its JSON simple API."""
+    request = urllib.request.Request(
+        f"https://pypi.org/simple/{name}/",
+        headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        files: list[dict[str, Any]] = json.load(response)["files"]
+    wheels = []
+    for file in files:
+        try:
+            _, found, _, tags = parse_wheel_filename(file["filename"])
+        except InvalidWheelFilename:
+            continue  # a source distribution, or an old wheel named against today's rules
+        if found == Version(version):
+            wheels.append((tags, file["hashes"].get("sha256", "")))
+    return wheels
 
 
 @pytest.mark.parametrize("python", CHOICES["python_version"])
@@ -301,28 +314,23 @@ def test_every_package_of_the_macos_lock_has_a_hashed_apple_silicon_wheel(
     project = bake(python_version=python, logger="mlflow")  # the logger with most packages
     locks = baked_locks_module(project)
     lock = project / "requirements" / locks.MACOS_LOCK
-    pinned_hashes = re.findall(r"^([\w.-]+)==\S+((?:\s+--hash=\S+)+)", lock.read_text(), re.M)
-    hashes = {
-        canonicalize_name(name): set(re.findall(r"--hash=sha256:([0-9a-f]{64})", block))
-        for name, block in pinned_hashes
-    }
+    hashes: dict[str, set[str]] = {}
+    name = ""  # the pin the lines below belong to
+    for line in lock.read_text().splitlines():
+        if re.match(r"[\w.-]+==", line):
+            name = canonicalize_name(line.split("==")[0])
+        hashes.setdefault(name, set()).update(re.findall(r"--hash=sha256:([0-9a-f]{64})", line))
     pins = locks.read_lock(lock)
     assert not any(name.startswith(locks.CUDA_ONLY_PREFIXES) for name in pins)
     accepted = macos_arm64_tags(python)
     with ThreadPoolExecutor(max_workers=8) as pool:
         releases = dict(
-            zip(pins, pool.map(lambda pin: pypi_files(pin.name, pin.version), pins.values()))
+            zip(pins, pool.map(lambda pin: pypi_wheels(pin.name, pin.version), pins.values()))
         )
-    lacking = []
-    for name, files in releases.items():
-        wheels = [
-            file
-            for file in files
-            if file["filename"].endswith(".whl")
-            and accepted & set(parse_wheel_filename(file["filename"])[3])
-            and file["digests"]["sha256"] in hashes[name]
-        ]
-        if not wheels:
-            lacking.append(f"{name}=={pins[name].version}")
+    lacking = [
+        f"{name}=={pins[name].version}"
+        for name, wheels in releases.items()
+        if not any(accepted & tags and digest in hashes[name] for tags, digest in wheels)
+    ]
     assert lacking == []
     assert pins["torch"].version == "2.13.0"

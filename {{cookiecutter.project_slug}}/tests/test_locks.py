@@ -97,6 +97,36 @@ def test_a_cpu_lock_holding_the_cuda_build_is_reported(requirements: Path) -> No
     assert any(problem.startswith(f"{cpu_lock} pins torch==") for problem in problems)
 
 
+def test_a_cpu_lock_marked_as_a_fallback_must_pin_exactly_what_prod_pins(
+    requirements: Path,
+) -> None:
+    cpu_lock = requirements / "prod-cpu.txt"
+    prod = (requirements / "prod.txt").read_text()
+    cpu_lock.write_text(f"{locks.CPU_FALLBACK_MARK} torch's CPU build was out of reach\n{prod}")
+    assert locks.out_of_step(requirements, PYTHON) == []
+    pin = next(line for line in prod.splitlines() if line.startswith("lightning=="))
+    replace_line(cpu_lock, pin, "lightning==0.0.1 \\")
+    assert (
+        f"{cpu_lock} (a fallback) differs from prod.txt in lightning: {RELOCK}"
+        in locks.out_of_step(requirements, PYTHON)
+    )
+
+
+def test_a_macos_pin_that_differs_from_the_linux_locks_is_reported(requirements: Path) -> None:
+    macos_lock = requirements / locks.MACOS_LOCK
+    pin = next(line for line in macos_lock.read_text().splitlines() if line.startswith("pytest=="))
+    replace_line(macos_lock, pin, "pytest==0.0.1 \\")
+    problems = locks.out_of_step(requirements, PYTHON)
+    assert any(
+        problem.startswith(f"{macos_lock} pins pytest==0.0.1 but {requirements / 'dev.txt'} pins")
+        for problem in problems
+    ), problems
+
+
+def test_the_macos_target_installs_its_one_lock(requirements: Path) -> None:
+    assert locks.locks_for(requirements, "macos") == [requirements / locks.MACOS_LOCK]
+
+
 def test_a_missing_lock_of_a_feature_names_the_file_and_the_fix(requirements: Path) -> None:
     (requirements / "profiler.in").write_text("-c prod.txt\nrich\n")
     with pytest.raises(locks.LockError) as error:

@@ -12,7 +12,7 @@ CUDA_ACCELERATORS = {"gpu", "cuda"}
 FLOAT16_PRECISIONS = {"16", "16-mixed", "16-true"}
 BFLOAT16_PRECISIONS = {"bf16", "bf16-mixed", "bf16-true"}
 # What this project runs on Apple's GPU (MPS): one device, one process, 32-bit, no torch.compile.
-MPS_PRECISIONS = {"32", "32-true"}
+MPS_PRECISIONS = {"32", "32-true", "None"}  # None: Lightning's default, 32-bit
 
 
 class HardwareError(RuntimeError):
