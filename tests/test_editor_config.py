@@ -285,7 +285,7 @@ def test_ci_workflow_installs_the_cpu_locks_and_runs_lint_and_tests(bake: Bake) 
     cached_on = sorted(project.glob(setup["with"]["cache-dependency-path"]))
     assert {path.name for path in cached_on} >= {"dev.txt", "prod-cpu.txt", "prod.txt"}
     script = "\n".join(step.get("run", "") for step in steps)
-    assert script.startswith("python -m venv .venv")  # the environment the sync may rewrite
+    assert script.lstrip().startswith("python -m venv .venv")  # the environment sync may rewrite
     assert "pip install --quiet --require-hashes --no-deps -r requirements/dev.txt" in script
     assert "nox -s sync -- cpu" in script
     assert script.rstrip().endswith("nox --no-venv -s lint tests")
