@@ -24,7 +24,8 @@ from nox.command import CommandFailed
 # The rules for locks live in the package, where `doctor` applies them too. They are read from src/
 # because `sync` runs before the package is installed.
 sys.path.insert(0, str(Path(__file__).parent / "src"))
-from {{ cookiecutter.package_name }} import locks  # noqa: E402
+from {{ cookiecutter.package_name }}.infra import locks  # noqa: E402
+from {{ cookiecutter.package_name }}.infra.errors import Refusal  # noqa: E402
 
 PYTHON = "{{ cookiecutter.python_version }}"
 REQUIREMENTS = Path("requirements")
@@ -95,7 +96,7 @@ def checked_locks(session: nox.Session, target: str | None) -> list[Path]:
         return []
     try:
         return locks.locks_for(REQUIREMENTS, target)
-    except locks.LockError as error:
+    except Refusal as error:
         session.error(str(error))
 
 

@@ -9,7 +9,7 @@ import sys
 
 import torch
 
-from {{ cookiecutter.package_name }}.cli import build
+from {{ cookiecutter.package_name }}.infra.training import build
 
 
 def main(devices: int) -> None:

@@ -18,6 +18,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from {{ cookiecutter.package_name }}.infra.errors import Refusal
+
 TARGETS = ("cpu", "gpu")
 # Wheels that only the CUDA build of torch needs; the CPU lock must hold none of them.
 CUDA_ONLY_PREFIXES = ("nvidia-", "cuda-", "triton")
@@ -32,10 +34,6 @@ LOCK_MARKER_ENVIRONMENT = {
     "platform_python_implementation": "CPython",
 }
 PIN = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==(?P<version>[^\s;\\]+)")
-
-
-class LockError(RuntimeError):
-    """A lock is missing or out of step with its .in file; the message says which and how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -100,9 +98,7 @@ def read_source(path: Path, python: str) -> tuple[list[Requirement], list[str]]:
             try:
                 requirement = Requirement(line)
             except InvalidRequirement as error:
-                raise LockError(
-                    f"{path}:{number}: {line!r} is not a requirement ({error})"
-                ) from None
+                raise Refusal(f"{path}:{number}: {line!r} is not a requirement ({error})") from None
             if requirement.marker is None or requirement.marker.evaluate(environment):
                 requirements.append(requirement)
     return requirements, constraints
@@ -128,12 +124,12 @@ def feature_locks(requirements: Path) -> list[Path]:
 def locks_for(requirements: Path, target: str) -> list[Path]:
     """The locks that together make an environment for `target` ('cpu' or 'gpu')."""
     if target not in TARGETS:
-        raise LockError(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
+        raise Refusal(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
     prod = "prod.txt" if target == "gpu" else "prod-cpu.txt"
     chosen = [requirements / prod, requirements / "dev.txt", *feature_locks(requirements)]
     missing = [str(lock) for lock in chosen if not lock.exists()]
     if missing:
-        raise LockError(
+        raise Refusal(
             f"missing lock {', '.join(missing)} (needed for the {target} target): "
             "run `nox -s lock` to compile it"
         )
@@ -174,7 +170,7 @@ def out_of_step(requirements: Path, python: str) -> list[str]:
     for target in TARGETS:
         try:
             together = [lock.name for lock in locks_for(requirements, target)]
-        except LockError:
+        except Refusal:
             continue  # reported when that target is installed
         for index, first in enumerate(together):
             for second in together[index + 1 :]:

@@ -14,11 +14,9 @@ from typing import Any
 
 import yaml
 
+from {{ cookiecutter.package_name }}.infra.errors import Refusal
+
 PRESET_DIR = files(__package__) / "presets"
-
-
-class PresetError(ValueError):
-    """A preset that does not exist, or presets that contradict each other."""
 
 
 def available() -> dict[str, str]:
@@ -35,7 +33,7 @@ def path(name: str) -> Path:
     """The file of preset `name`; a clear error listing the valid names if there is none."""
     names = available()
     if name not in names:
-        raise PresetError(f"unknown preset {name!r}; valid presets: {', '.join(names)}")
+        raise Refusal(f"unknown preset {name!r}; valid presets: {', '.join(names)}")
     return Path(str(PRESET_DIR / f"{name}.yaml"))
 
 
@@ -54,7 +52,7 @@ def check_compatible(names: list[str]) -> None:
         for field, value in _leaves(yaml.safe_load(path(name).read_text()) or {}):
             if field in setter and setter[field][1] != value:
                 other, other_value = setter[field]
-                raise PresetError(
+                raise Refusal(
                     f"presets {other!r} and {name!r} conflict: {field} is {other_value!r} in one and "
                     f"{value!r} in the other; keep one of them"
                 )
@@ -70,9 +68,9 @@ def expand(args: list[str]) -> list[str]:
         if arg == "--preset" or arg.startswith("--preset="):
             name = arg.partition("=")[2] if "=" in arg else next(rest, "")
             if not name:
-                raise PresetError(f"--preset needs a name; valid presets: {', '.join(available())}")
+                raise Refusal(f"--preset needs a name; valid presets: {', '.join(available())}")
             if not expanded:
-                raise PresetError("--preset goes after the subcommand, as in: fit --preset debug")
+                raise Refusal("--preset goes after the subcommand, as in: fit --preset debug")
             names.append(name)
             expanded += ["--config", str(path(name))]
         else:
