@@ -89,6 +89,7 @@ DEFAULT_FILES = {
     "src/digit_classifier/infra/resume.py",
     "src/digit_classifier/infra/sweep.py",
     "src/digit_classifier/infra/training.py",
+    "sweeps/wandb.yaml",
     "tests/conftest.py",
     "tests/crash.py",
     "tests/ddp_fit.py",
