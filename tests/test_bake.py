@@ -60,6 +60,10 @@ DEFAULT_FILES = {
     "src/digit_classifier/model.py",
     "src/digit_classifier/module.py",
     "src/digit_classifier/py.typed",
+    # The second example: a regression, added as a user adds a model (files and a preset).
+    "src/digit_classifier/diabetes.py",
+    "src/digit_classifier/regressor.py",
+    "src/digit_classifier/presets/diabetes.yaml",
     # The template's infrastructure.
     "src/digit_classifier/infra/__init__.py",
     "src/digit_classifier/infra/bench.py",
@@ -97,6 +101,7 @@ DEFAULT_FILES = {
     "tests/test_bench.py",
     "tests/test_cli.py",
     "tests/test_data.py",
+    "tests/test_diabetes.py",
     "tests/test_logger_tensorboard.py",
     "tests/test_ddp.py",
     "tests/test_doctor.py",
