@@ -265,3 +265,13 @@ def test_slurm_script_runs_one_task_per_gpu_and_requeues_before_its_time_limit(b
 
 def test_torchrun_launcher_is_executable(bake: Bake) -> None:
     assert os.access(bake() / "scripts" / "torchrun.sh", os.X_OK)
+
+
+def test_without_slurm_no_code_wires_slurm_requeueing(bake: Bake) -> None:
+    def sources(project: Path) -> str:
+        return "".join(path.read_text() for path in (project / "src").rglob("*.py"))
+
+    with_slurm = sources(bake(slurm="yes", project_name="With Slurm"))
+    assert "RequeueOnSignal" in with_slurm and "SLURMEnvironment" in with_slurm
+    without = sources(bake(slurm="no"))
+    assert "RequeueOnSignal" not in without and "SLURMEnvironment" not in without
