@@ -13,6 +13,7 @@ import optuna
 import pytest
 import torch
 import yaml
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 from {{ cookiecutter.package_name }}.infra.cli import main
 from {{ cookiecutter.package_name }}.infra.training import build
@@ -34,7 +35,8 @@ def test_fit_learns_and_keeps_the_checkpoint_with_the_lowest_val_loss(in_tmp_dir
     assert type(cli.model).__name__ == "Regressor"
     assert cli.trainer.callback_metrics["val/loss"].item() < GOOD_ENOUGH_LOSS
     checkpoint = cli.trainer.checkpoint_callback
-    assert checkpoint is not None and (checkpoint.monitor, checkpoint.mode) == ("val/loss", "min")
+    assert isinstance(checkpoint, ModelCheckpoint)
+    assert (checkpoint.monitor, checkpoint.mode) == ("val/loss", "min")
     (best,) = (Path(cli.trainer.log_dir or "") / "checkpoints").glob("epoch*-val_loss*.ckpt")
     score = checkpoint.best_model_score
     assert score is not None and float(best.stem.split("val_loss")[1]) == round(score.item(), 4)

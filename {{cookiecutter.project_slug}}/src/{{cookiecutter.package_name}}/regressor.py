@@ -61,7 +61,7 @@ class Regressor(LightningModule):
 
     def predict_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         features, _ = batch
-        return self(features)
+        return self.forward(features)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.AdamW(
