@@ -13,7 +13,7 @@ cd .gpu/digit-classifier
   nproc; } > "$OUT/env.txt" 2>&1
 cat "$OUT/env.txt"
 timeout 300 python3 -m digit_classifier bench --warmup 15 --steps 60 > "$OUT/bench-full.txt" 2> "$OUT/bench.err"
-grep -aE "^(device|workload|digits|cnn|gpt) " "$OUT/bench-full.txt" | tee "$OUT/bench.txt"
+grep -aE "^(device|workload|project|cnn|gpt) " "$OUT/bench-full.txt" | tee "$OUT/bench.txt"
 timeout 150 python3 -m pytest -q -p no:cacheprovider -rs tests/test_gpu.py tests/test_cli.py > "$OUT/pytest.txt" 2>&1
 tail -4 "$OUT/pytest.txt"
 for presets in "gpu" "gpu bf16" "gpu fp16" "ddp bf16" "gpu bf16 compile"; do

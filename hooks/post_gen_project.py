@@ -39,19 +39,22 @@ def prune(project: Path) -> None:
     if LICENSE == "none":
         (project / "LICENSE").unlink()
     # Each logger ships tests/test_logger_<name>.py, and maybe requirements/<name>.in with its lock
-    # and src/<package>/<name>_logger.py; keep the chosen logger's files only.
+    # and src/<package>/infra/<name>_logger.py; keep the chosen logger's files only.
     for test in (project / "tests").glob("test_logger_*.py"):
         logger = test.stem.removeprefix("test_logger_")
         if logger != LOGGER:
             test.unlink()
             for path in [
                 *(project / "requirements").glob(f"{logger}.*"),
-                project / "src" / PACKAGE / f"{logger}_logger.py",
+                project / "src" / PACKAGE / "infra" / f"{logger}_logger.py",
             ]:
                 path.unlink(missing_ok=True)
     if SLURM == "no":
+        # The job scripts, and the requeue-on-preemption callback that only SLURM jobs use.
         shutil.rmtree(project / "scripts" / "slurm")
         (project / "docs" / "slurm.md").unlink()
+        (project / "src" / PACKAGE / "infra" / "preemption.py").unlink()
+        (project / "tests" / "test_preemption.py").unlink()
 
 
 def first_commit(project: Path) -> str:

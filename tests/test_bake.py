@@ -53,49 +53,64 @@ DEFAULT_FILES = {
     "scripts/slurm/sweep.sbatch",
     "scripts/slurm/train.sbatch",
     "scripts/torchrun.sh",
+    # Your code and configuration, at the top of the package.
     "src/digit_classifier/__init__.py",
     "src/digit_classifier/__main__.py",
-    "src/digit_classifier/bench.py",
-    "src/digit_classifier/cli.py",
-    "src/digit_classifier/cluster.py",
+    "src/digit_classifier/config.yaml",
     "src/digit_classifier/data.py",
-    "src/digit_classifier/defaults.yaml",
-    "src/digit_classifier/doctor.py",
-    "src/digit_classifier/hardware.py",
-    "src/digit_classifier/locks.py",
     "src/digit_classifier/model.py",
     "src/digit_classifier/module.py",
-    "src/digit_classifier/preemption.py",
-    "src/digit_classifier/presets.py",
-    "src/digit_classifier/presets/bf16.yaml",
-    "src/digit_classifier/presets/compile.yaml",
-    "src/digit_classifier/presets/cpu.yaml",
-    "src/digit_classifier/presets/ddp.yaml",
-    "src/digit_classifier/presets/debug.yaml",
-    "src/digit_classifier/presets/fp16.yaml",
-    "src/digit_classifier/presets/gpu.yaml",
-    "src/digit_classifier/presets/mps.yaml",
-    "src/digit_classifier/presets/multinode.yaml",
-    "src/digit_classifier/presets/overfit.yaml",
-    "src/digit_classifier/presets/profile.yaml",
-    "src/digit_classifier/progress.py",
-    "src/digit_classifier/provenance.py",
     "src/digit_classifier/py.typed",
-    "src/digit_classifier/resume.py",
-    "src/digit_classifier/sweep.py",
-    "src/digit_classifier/torch_index.py",
+    # The second example: a regression, added as a user adds a model (files and a preset).
+    "src/digit_classifier/diabetes.py",
+    "src/digit_classifier/regressor.py",
+    "src/digit_classifier/presets/diabetes.yaml",
+    # The template's infrastructure.
+    "src/digit_classifier/infra/__init__.py",
+    "src/digit_classifier/infra/bench.py",
+    "src/digit_classifier/infra/cli.py",
+    "src/digit_classifier/infra/cluster.py",
+    "src/digit_classifier/infra/defaults.py",
+    "src/digit_classifier/infra/defaults.yaml",
+    "src/digit_classifier/infra/doctor.py",
+    "src/digit_classifier/infra/errors.py",
+    "src/digit_classifier/infra/hardware.py",
+    "src/digit_classifier/infra/loading.py",
+    "src/digit_classifier/infra/locks.py",
+    "src/digit_classifier/infra/preemption.py",
+    "src/digit_classifier/infra/presets.py",
+    "src/digit_classifier/infra/presets/bf16.yaml",
+    "src/digit_classifier/infra/presets/compile.yaml",
+    "src/digit_classifier/infra/presets/cpu.yaml",
+    "src/digit_classifier/infra/presets/ddp.yaml",
+    "src/digit_classifier/infra/presets/debug.yaml",
+    "src/digit_classifier/infra/presets/fp16.yaml",
+    "src/digit_classifier/infra/presets/gpu.yaml",
+    "src/digit_classifier/infra/presets/mps.yaml",
+    "src/digit_classifier/infra/presets/multinode.yaml",
+    "src/digit_classifier/infra/presets/overfit.yaml",
+    "src/digit_classifier/infra/presets/profile.yaml",
+    "src/digit_classifier/infra/progress.py",
+    "src/digit_classifier/infra/provenance.py",
+    "src/digit_classifier/infra/resume.py",
+    "src/digit_classifier/infra/sweep.py",
+    "src/digit_classifier/infra/torch_index.py",
+    "src/digit_classifier/infra/training.py",
     "sweeps/wandb.yaml",
     "tests/conftest.py",
     "tests/crash.py",
     "tests/ddp_fit.py",
+    "tests/ddp_shards.py",
     "tests/test_bench.py",
     "tests/test_cli.py",
     "tests/test_data.py",
+    "tests/test_diabetes.py",
     "tests/test_logger_tensorboard.py",
     "tests/test_ddp.py",
     "tests/test_doctor.py",
     "tests/test_gpu.py",
     "tests/test_launch.py",
+    "tests/test_layout.py",
     "tests/test_locks.py",
     "tests/test_model.py",
     "tests/test_mps.py",
@@ -116,17 +131,24 @@ LOGGER_FILES = {
     "wandb": {
         "requirements/wandb.in",
         "requirements/wandb.txt",
-        "src/digit_classifier/wandb_logger.py",
+        "src/digit_classifier/infra/wandb_logger.py",
         "tests/test_logger_wandb.py",
     },
     "mlflow": {
         "requirements/mlflow.in",
         "requirements/mlflow.txt",
-        "src/digit_classifier/mlflow_logger.py",
+        "src/digit_classifier/infra/mlflow_logger.py",
         "tests/test_logger_mlflow.py",
     },
 }
-SLURM_FILES = {"docs/slurm.md", "scripts/slurm/sweep.sbatch", "scripts/slurm/train.sbatch"}
+# What `slurm=yes` adds: the job scripts and their guide, and the requeue-on-preemption callback.
+SLURM_FILES = {
+    "docs/slurm.md",
+    "scripts/slurm/sweep.sbatch",
+    "scripts/slurm/train.sbatch",
+    "src/digit_classifier/infra/preemption.py",
+    "tests/test_preemption.py",
+}
 # Jinja left behind; GitHub Actions' own `${{ expr }}` is not template syntax.
 TEMPLATE_SYNTAX = re.compile(r"(?<!\$)\{\{|\{%|cookiecutter\.")
 
@@ -195,9 +217,9 @@ def test_answers_flow_into_metadata_license_and_versions(bake: Bake) -> None:
     assert metadata["project"]["description"] == 'Says "hello" in 3 languages'
     assert metadata["project"]["authors"] == [{"name": "Ada Lovelace", "email": "ada@example.org"}]
     assert metadata["project"]["requires-python"] == ">=3.12"
-    assert metadata["project"]["scripts"] == {"speech-lab": "speech_lab.cli:main"}
+    assert metadata["project"]["scripts"] == {"speech-lab": "speech_lab.infra.cli:main"}
     assert metadata["tool"]["mypy"]["python_version"] == "3.12"
-    assert (project / "src" / "speech_lab" / "cli.py").exists()
+    assert (project / "src" / "speech_lab" / "infra" / "cli.py").exists()
     license_text = (project / "LICENSE").read_text()
     assert license_text.startswith("Apache License") and "Ada Lovelace" in license_text
     assert "python=3.12" in (project / "environment.yml").read_text()
@@ -243,3 +265,13 @@ def test_slurm_script_runs_one_task_per_gpu_and_requeues_before_its_time_limit(b
 
 def test_torchrun_launcher_is_executable(bake: Bake) -> None:
     assert os.access(bake() / "scripts" / "torchrun.sh", os.X_OK)
+
+
+def test_without_slurm_no_code_wires_slurm_requeueing(bake: Bake) -> None:
+    def sources(project: Path) -> str:
+        return "".join(path.read_text() for path in (project / "src").rglob("*.py"))
+
+    with_slurm = sources(bake(slurm="yes", project_name="With Slurm"))
+    assert "RequeueOnSignal" in with_slurm and "SLURMEnvironment" in with_slurm
+    without = sources(bake(slurm="no"))
+    assert "RequeueOnSignal" not in without and "SLURMEnvironment" not in without

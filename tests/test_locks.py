@@ -247,7 +247,7 @@ def test_sync_refuses_arguments_it_does_not_know(
 
 def baked_locks_module(project: Path) -> ModuleType:
     """The baked project's `locks` module (the rules its nox sessions and doctor apply)."""
-    (path,) = project.glob("src/*/locks.py")
+    (path,) = project.glob("src/*/infra/locks.py")
     spec = importlib.util.spec_from_file_location(f"locks_{project.parent.name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -27,7 +27,8 @@ from packaging.utils import canonicalize_name
 # The rules for locks live in the package, where `doctor` applies them too. They are read from src/
 # because `sync` runs before the package is installed.
 sys.path.insert(0, str(Path(__file__).parent / "src"))
-from {{ cookiecutter.package_name }} import locks, torch_index  # noqa: E402
+from {{ cookiecutter.package_name }}.infra import locks, torch_index  # noqa: E402
+from {{ cookiecutter.package_name }}.infra.errors import Refusal  # noqa: E402
 
 PYTHON = "{{ cookiecutter.python_version }}"
 PROJECT = "{{ cookiecutter.project_slug }}"
@@ -169,7 +170,7 @@ def checked_locks(session: nox.Session, target: str | None) -> list[Path]:
         return []
     try:
         return locks.locks_for(REQUIREMENTS, target)
-    except locks.LockError as error:
+    except Refusal as error:
         session.error(str(error))
 
 

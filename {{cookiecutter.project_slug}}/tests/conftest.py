@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.infra.cli import main
 
 Refused = Callable[[list[str]], str]
 

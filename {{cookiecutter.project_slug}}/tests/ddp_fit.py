@@ -1,6 +1,7 @@
 """Helper of test_ddp.py, run as a script: a short CPU fit whose every rank saves what it ended with.
 
-Lightning's DDP launcher starts the other ranks by running this same script again.
+`ddp_fit.py DEVICES [fit arguments]`; Lightning's DDP launcher starts the other ranks by running
+this same script again, with the same arguments.
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ import sys
 
 import torch
 
-from {{ cookiecutter.package_name }}.cli import build
+from {{ cookiecutter.package_name }}.infra.training import build
 
 
-def main(devices: int) -> None:
+def main(devices: int, extra: list[str]) -> None:
     cli = build(
         [
             "fit",
@@ -25,6 +26,7 @@ def main(devices: int) -> None:
             "--trainer.logger=false",
             "--trainer.enable_checkpointing=false",
             "--data.batch_size=64",
+            *extra,
         ]
     )
     rank = cli.trainer.global_rank
@@ -33,4 +35,4 @@ def main(devices: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), sys.argv[2:])

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.infra.cli import main
 
 ROW = re.compile(r"^(\w+) +(\w+) +([\d,]+) (\w+/s) +([\d,]+) \w+/s +([\d.]+)$")
 CEILING = re.compile(r"^(\w+) +input +([\d,]+) (\w+/s)")
@@ -15,11 +15,11 @@ CEILING = re.compile(r"^(\w+) +input +([\d,]+) (\w+/s)")
 def test_bench_prints_both_throughputs_their_ratio_and_the_input_ceiling(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    main(["bench", "--workloads", "digits", "--settings", "fp32", "--warmup", "2", "--steps", "8"])
+    main(["bench", "--workloads", "project", "--settings", "fp32", "--warmup", "2", "--steps", "8"])
     lines = capsys.readouterr().out.splitlines()
     rows = [match.groups() for line in lines if (match := ROW.match(line))]
     ceilings = [match.groups() for line in lines if (match := CEILING.match(line))]
-    assert [(row[0], row[1], row[3]) for row in rows] == [("digits", "fp32", "img/s")]
+    assert [(row[0], row[1], row[3]) for row in rows] == [("project", "fp32", "sample/s")]
     plain, ours, ratio = (float(rows[0][index].replace(",", "")) for index in (2, 4, 5))
     assert plain > 0 and ours > 0
     assert ratio == pytest.approx(ours / plain, rel=0.01)  # the throughputs print rounded

@@ -10,9 +10,12 @@ from conftest import Refused
 import torch
 import yaml
 
-from {{ cookiecutter.package_name }} import presets
-from {{ cookiecutter.package_name }}.cli import build, main
+from {{ cookiecutter.package_name }}.infra import presets
+from {{ cookiecutter.package_name }}.infra.cli import main
+from {{ cookiecutter.package_name }}.infra.training import build
 
+PROG = "python -m {{ cookiecutter.package_name }}"
+COMMANDS = ["fit", "validate", "test", "predict", "presets", "bench", "doctor", "sweep"]
 # The accuracy the README promises for `fit` with the defaults, reached on CPU in seconds.
 DOCUMENTED_TEST_ACCURACY = 0.95
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
@@ -134,3 +137,31 @@ def test_last_checkpoint_is_the_latest_epoch_even_without_improvement(in_tmp_dir
         path.name for path in checkpoints.glob("epoch000-*.ckpt")
     ]
     assert torch.load(checkpoints / "last.ckpt", weights_only=False)["epoch"] == 2
+
+
+def test_help_lists_every_command_and_the_preset_option(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["--help"])
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: {PROG} COMMAND")
+    listed = [line.split()[0] for line in out.split("commands:\n")[1].split("\n\n")[0].splitlines()]
+    assert listed == COMMANDS
+    assert "--preset NAME" in out
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_help_says_how_to_run_it(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    usage = out.splitlines()[0]
+    assert usage.startswith(f"usage: {PROG} ") and f" {command}" in usage, usage
+    if command == "presets":
+        assert not any(line.startswith("debug ") for line in out.splitlines()), "help, not the list"
+
+
+def test_an_unknown_command_is_refused_with_the_commands(refused: Refused) -> None:
+    error = refused(["fits"])
+    assert error.startswith("error: unknown command 'fits'; commands: fit, validate, ")

@@ -8,12 +8,8 @@ from typing import cast
 import torch
 from lightning.pytorch import Trainer
 
-from {{ cookiecutter.package_name }}.data import (
-    IMAGE_SHAPE,
-    NUM_CLASSES,
-    DigitsDataModule,
-    EpochBatchSampler,
-)
+from {{ cookiecutter.package_name }}.data import IMAGE_SHAPE, NUM_CLASSES, DigitsDataModule
+from {{ cookiecutter.package_name }}.infra.loading import GlobalBatchSampler
 
 
 def test_batches_are_float_images_in_unit_range_with_integer_labels() -> None:
@@ -57,7 +53,8 @@ def test_each_epoch_shuffles_anew() -> None:
     data = DigitsDataModule(batch_size=64)
     data.setup()
     batches = data.train_dataloader().sampler
-    assert isinstance(batches, EpochBatchSampler)
+    # A DistributedSampler, which Lightning leaves in place under DDP and tells each new epoch.
+    assert isinstance(batches, GlobalBatchSampler)
     first_epoch = next(iter(batches))
     batches.set_epoch(1)
     assert next(iter(batches)) != first_epoch

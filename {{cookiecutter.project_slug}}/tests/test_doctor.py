@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.doctor import find_requirements
+from {{ cookiecutter.package_name }}.infra.cli import main
+from {{ cookiecutter.package_name }}.infra.doctor import find_requirements
 
 PROJECT = Path(__file__).resolve().parents[1]
 on_cpu_only = pytest.mark.skipif(

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from {{ cookiecutter.package_name }}.cli import build, main
+from {{ cookiecutter.package_name }}.infra.cli import main
+from {{ cookiecutter.package_name }}.infra.training import build
 
 pytestmark = [
     pytest.mark.gpu,

@@ -14,7 +14,8 @@ from conftest import Refused
 import torch
 import yaml
 
-from {{ cookiecutter.package_name }} import cluster
+from {{ cookiecutter.package_name }}.infra import cluster
+from {{ cookiecutter.package_name }}.infra.errors import Refusal
 
 PROJECT = Path(__file__).resolve().parents[1]
 # Two nodes with two tasks each, as `sbatch --nodes=2 --ntasks-per-node=2` starts them.
@@ -52,7 +53,7 @@ def test_multinode_preset_takes_the_node_count_from_the_launcher() -> None:
 
 
 def test_too_few_nodes_for_the_allocation_is_refused_with_the_fix() -> None:
-    with pytest.raises(cluster.LaunchError) as error:
+    with pytest.raises(Refusal) as error:
         cluster.check("cpu", 2, 1, cluster.detect(SLURM_TWO_BY_TWO))
     assert str(error.value) == (
         "trainer.devices=2 × trainer.num_nodes=1 = 2 processes, but SLURM started 4 "
@@ -61,7 +62,7 @@ def test_too_few_nodes_for_the_allocation_is_refused_with_the_fix() -> None:
 
 
 def test_devices_that_differ_from_the_processes_per_node_are_refused() -> None:
-    with pytest.raises(cluster.LaunchError) as error:
+    with pytest.raises(Refusal) as error:
         cluster.check("cpu", 1, 1, cluster.detect(TORCHRUN_ONE_BY_TWO))
     assert str(error.value) == (
         "trainer.devices=1 × trainer.num_nodes=1 = 1 process, but torchrun started 2 "
@@ -72,7 +73,7 @@ def test_devices_that_differ_from_the_processes_per_node_are_refused() -> None:
 
 def test_more_tasks_per_node_than_gpus_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
-    with pytest.raises(cluster.LaunchError) as error:
+    with pytest.raises(Refusal) as error:
         cluster.check("gpu", -1, 2, cluster.detect(SLURM_TWO_BY_TWO))
     assert str(error.value) == (
         "SLURM started 2 processes per node but this node has 1 GPU: set "
@@ -82,9 +83,7 @@ def test_more_tasks_per_node_than_gpus_is_refused(monkeypatch: pytest.MonkeyPatc
 
 def test_slurm_tasks_without_tasks_per_node_are_refused() -> None:
     environment = {key: value for key, value in SLURM_TWO_BY_TWO.items() if "PER_NODE" not in key}
-    with pytest.raises(
-        cluster.LaunchError, match="SLURM started 4 tasks without --ntasks-per-node"
-    ):
+    with pytest.raises(Refusal, match="SLURM started 4 tasks without --ntasks-per-node"):
         cluster.detect(environment)
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }} import locks
+from {{ cookiecutter.package_name }}.infra import locks
+from {{ cookiecutter.package_name }}.infra.errors import Refusal
 
 PROJECT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = PROJECT / "requirements"
@@ -129,7 +130,7 @@ def test_the_macos_target_installs_its_one_lock(requirements: Path) -> None:
 
 def test_a_missing_lock_of_a_feature_names_the_file_and_the_fix(requirements: Path) -> None:
     (requirements / "profiler.in").write_text("-c prod.txt\nrich\n")
-    with pytest.raises(locks.LockError) as error:
+    with pytest.raises(Refusal) as error:
         locks.locks_for(requirements, "gpu")
     assert str(error.value) == (
         f"missing lock {requirements / 'profiler.txt'} (needed for the gpu target): "

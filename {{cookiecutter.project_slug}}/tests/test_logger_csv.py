@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from {{ cookiecutter.package_name }}.cli import build
+from {{ cookiecutter.package_name }}.infra.training import build
 
 QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import Refused
 import torch
 
-from {{ cookiecutter.package_name }}.cli import build
+from {{ cookiecutter.package_name }}.infra.training import build
 
 EPOCHS = ["--trainer.max_epochs=3"]
 QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]

@@ -11,8 +11,9 @@ from conftest import Refused
 import torch
 import yaml
 
-from {{ cookiecutter.package_name }} import sweep
-from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.infra import sweep
+from {{ cookiecutter.package_name }}.infra.cli import main
+from {{ cookiecutter.package_name }}.infra.errors import Refusal
 
 PROJECT = Path(__file__).resolve().parents[1]
 QUICK_FIT = [
@@ -45,7 +46,8 @@ def test_wandb_sweep_file_parameters_are_arguments_of_fit() -> None:
     config = sweep.check_arguments(space, ["--trainer.devices=1"])
     for name in space.parameters:
         section, _, key = name.partition(".")
-        assert key in config[section], f"{name} is not in fit's configuration"
+        # model and data are classes chosen in the configuration: their arguments are init_args.
+        assert key in config[section]["init_args"], f"{name} is not in fit's configuration"
     # The fixed arguments of the command that `wandb agent` runs parse too.
     command = yaml.safe_load((PROJECT / "sweeps" / "wandb.yaml").read_text())["command"]
     fixed = command[command.index("fit") + 1 : command.index("${args}")]
@@ -97,8 +99,9 @@ def test_value_that_fit_refuses_is_named_with_its_parameter(
 
 def test_trials_on_several_devices_are_refused(in_tmp_dir: Path, refused: Refused) -> None:
     space = _space(in_tmp_dir, {"model.channels": {"values": [16]}})
-    error = refused(["sweep", "--space", str(space), "--preset", "ddp"])
-    assert "each trial runs in this process on one device, but trainer.devices=-1" in error
+    devices = ["--trainer.accelerator=cpu", "--trainer.devices=2"]
+    error = refused(["sweep", "--space", str(space), *devices])
+    assert "each trial runs in this process on one device, but trainer.devices=2" in error
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks what a machine without a GPU says")
@@ -130,5 +133,5 @@ def test_gpu_trials_without_a_gpu_are_refused_before_anything_runs(
 def test_malformed_sweep_files_are_refused_naming_the_setting(
     in_tmp_dir: Path, parameters: dict[str, object], extra: dict[str, object], message: str
 ) -> None:
-    with pytest.raises(sweep.SweepError, match=message):
+    with pytest.raises(Refusal, match=message):
         sweep.load_space(_space(in_tmp_dir, parameters, **extra))

@@ -7,45 +7,21 @@ import torch
 from lightning.pytorch import LightningDataModule
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
-from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, Sampler, TensorDataset
+from torch.utils.data import DataLoader, TensorDataset
+
+from {{ cookiecutter.package_name }}.infra.loading import GlobalBatchSampler, batched_loader
 
 NUM_CLASSES = 10
 IMAGE_SHAPE = (1, 8, 8)
-
-
-class EpochBatchSampler(BatchSampler):
-    """torch's BatchSampler, passing the epoch on to its sampler so each epoch shuffles anew."""
-
-    def set_epoch(self, epoch: int) -> None:
-        set_epoch = getattr(self.sampler, "set_epoch", None)
-        if callable(set_epoch):
-            set_epoch(epoch)
-
-
-def batched_loader(
-    dataset: TensorDataset, batches: Sampler[list[int]], num_workers: int = 0
-) -> DataLoader[tuple[torch.Tensor, ...]]:
-    """A loader that gathers each batch with one indexing operation per tensor.
-
-    The usual per-sample `dataset[i]` and stacking costs far more CPU time than the small models
-    here take on a GPU; indexing the tensors with the whole batch of indices at once keeps the input
-    pipeline well ahead of training (`bench` reports its ceiling).
-    """
-    return DataLoader(
-        dataset,
-        batch_size=None,  # each "index" the sampler yields is already a whole batch
-        sampler=batches,
-        num_workers=num_workers,
-        pin_memory=torch.cuda.is_available(),
-        persistent_workers=num_workers > 0,
-    )
 
 
 class DigitsDataModule(LightningDataModule):
     """Stratified train/val/test splits of the digits, as float images in [0, 1] and integer labels.
 
     `batch_size` is the global batch: each of N processes loads `batch_size / N` samples a step, and
-    the same seed gives the same global batches whatever N is, so a DDP run matches a 1-process run.
+    the same seed gives the same global batches whatever N is, so a DDP run matches a 1-process run
+    (GlobalBatchSampler; an ordinary `DataLoader(shuffle=True)` would do too, with per-process
+    batches, since Lightning shards it under DDP).
     """
 
     def __init__(
@@ -93,28 +69,15 @@ class DigitsDataModule(LightningDataModule):
             self.splits[name] = TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
 
     def _loader(self, split: str, train: bool) -> DataLoader[tuple[torch.Tensor, ...]]:
-        world_size, rank = 1, 0
-        if self.trainer is not None:
-            world_size, rank = self.trainer.world_size, self.trainer.global_rank
-        if self.batch_size % world_size:
-            raise ValueError(
-                f"data.batch_size={self.batch_size} is not divisible by the {world_size} processes: "
-                f"choose a multiple of {world_size}."
-            )
-        # The same sampler at every world size: rank r takes every N-th index of one seeded shuffle.
-        sampler: DistributedSampler[int] = DistributedSampler(
+        batches = GlobalBatchSampler(
             self.splits[split],
-            num_replicas=world_size,
-            rank=rank,
+            self.batch_size,
+            self.trainer,
             shuffle=train,
             seed=self.split_seed,
             drop_last=train,
         )
-        return batched_loader(
-            self.splits[split],
-            EpochBatchSampler(sampler, self.batch_size // world_size, drop_last=train),
-            self.num_workers,
-        )
+        return batched_loader(self.splits[split], batches, self.num_workers)
 
     def train_dataloader(self) -> DataLoader[tuple[torch.Tensor, ...]]:
         return self._loader("train", train=True)

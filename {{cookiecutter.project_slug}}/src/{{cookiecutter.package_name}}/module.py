@@ -7,17 +7,20 @@ import torch.nn.functional as F
 from lightning.pytorch import LightningModule
 from lightning.pytorch.utilities.types import OptimizerLRSchedulerConfig
 
-from {{ cookiecutter.package_name }}.data import NUM_CLASSES
 from {{ cookiecutter.package_name }}.model import ConvNet
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 
 class Classifier(LightningModule):
-    """Cross-entropy classification with AdamW and a cosine learning-rate schedule stepped per batch."""
+    """Cross-entropy classification with AdamW and a cosine learning-rate schedule stepped per batch.
+
+    `compile=True` (the compile preset) compiles the network with torch.compile.
+    """
 
     def __init__(
         self,
+        num_classes: int = 10,
         channels: int = 32,
         hidden: int = 128,
         learning_rate: float = 3e-3,
@@ -26,7 +29,7 @@ class Classifier(LightningModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.net = ConvNet(NUM_CLASSES, channels, hidden)
+        self.net = ConvNet(num_classes, channels, hidden)
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.compile_net = compile

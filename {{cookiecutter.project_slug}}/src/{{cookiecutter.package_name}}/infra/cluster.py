@@ -17,15 +17,12 @@ from typing import Any
 
 import torch
 
-from {{ cookiecutter.package_name }}.hardware import CUDA_ACCELERATORS, requested_gpus
+from {{ cookiecutter.package_name }}.infra.errors import Refusal
+from {{ cookiecutter.package_name }}.infra.hardware import processes_per_node, uses_cuda
 
 NODES_FROM_LAUNCHER = -1
 # Lightning's own test for an interactive allocation (`srun --pty bash`), in which it ignores SLURM.
 INTERACTIVE_SLURM_JOB_NAMES = ("bash", "interactive")
-
-
-class LaunchError(RuntimeError):
-    """The trainer settings do not match the processes the launcher started."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +54,7 @@ def detect(environ: Mapping[str, str] = os.environ) -> Launch | None:
         world_size = int(environ["SLURM_NTASKS"])
         nodes = int(environ.get("SLURM_NNODES", "1"))
         if world_size > 1 and "SLURM_NTASKS_PER_NODE" not in environ:
-            raise LaunchError(
+            raise Refusal(
                 f"SLURM started {world_size} tasks without --ntasks-per-node, which Lightning needs "
                 "to place one process per device: set #SBATCH --ntasks-per-node to the GPUs per node "
                 "instead of --ntasks"
@@ -67,23 +64,12 @@ def detect(environ: Mapping[str, str] = os.environ) -> Launch | None:
     return None
 
 
-def devices_per_node(accelerator: Any, devices: Any) -> int:
-    """How many processes per node `trainer.accelerator` and `trainer.devices` ask for."""
-    if str(accelerator) in CUDA_ACCELERATORS or (
-        str(accelerator) == "auto" and torch.cuda.is_available()
-    ):
-        return requested_gpus(devices)
-    if devices in ("auto", -1, "-1"):
-        return 1  # the CPU accelerator runs one process unless told a number
-    return requested_gpus(devices)  # the same parsing: a count, or a list of indices
-
-
 def resolve_num_nodes(num_nodes: int, launch: Launch | None) -> int:
     """`trainer.num_nodes`, with -1 replaced by the number of nodes the launcher started."""
     if num_nodes != NODES_FROM_LAUNCHER:
         return num_nodes
     if launch is None:
-        raise LaunchError(
+        raise Refusal(
             "trainer.num_nodes=-1 (the multinode preset) takes the node count from SLURM or "
             "torchrun, but neither started this process: launch it with srun or torchrun (see "
             "docs/scaling.md), or drop --preset multinode to train on this machine alone"
@@ -92,11 +78,11 @@ def resolve_num_nodes(num_nodes: int, launch: Launch | None) -> int:
 
 
 def check(accelerator: Any, devices: Any, num_nodes: int, launch: Launch | None) -> None:
-    """Raise LaunchError, naming the setting to change, unless devices × nodes = the world size."""
-    per_node = devices_per_node(accelerator, devices)
+    """Raise Refusal, naming the setting to change, unless devices × nodes = the world size."""
+    per_node = processes_per_node(accelerator, devices)
     if launch is None:
         if num_nodes > 1:
-            raise LaunchError(
+            raise Refusal(
                 f"trainer.num_nodes={num_nodes} needs a process started on every node, which "
                 "nothing did: launch with srun or torchrun (see docs/scaling.md), or set "
                 "--trainer.num_nodes 1"
@@ -104,9 +90,8 @@ def check(accelerator: Any, devices: Any, num_nodes: int, launch: Launch | None)
         return
     name = launch.launcher
     visible = torch.cuda.device_count()
-    on_gpus = str(accelerator) in CUDA_ACCELERATORS or (str(accelerator) == "auto" and visible)
-    if on_gpus and launch.processes_per_node > visible:
-        raise LaunchError(
+    if uses_cuda(accelerator) and launch.processes_per_node > visible:
+        raise Refusal(
             f"{name} started {launch.processes_per_node} processes per node but this node has "
             f"{visible} GPU{'s' if visible != 1 else ''}: set {launch.per_node_setting} to the "
             "number of GPUs per node (one process per GPU)"
@@ -126,4 +111,4 @@ def check(accelerator: Any, devices: Any, num_nodes: int, launch: Launch | None)
         )
     else:
         fix = f"set --trainer.num_nodes {launch.nodes}, or use --preset multinode, which reads it"
-    raise LaunchError(f"{summary}: {fix}")
+    raise Refusal(f"{summary}: {fix}")

@@ -19,6 +19,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from {{ cookiecutter.package_name }}.infra.errors import Refusal
+
 # Linux x86_64 with a CUDA GPU, Linux x86_64 without one, macOS on Apple silicon.
 TARGETS = ("gpu", "cpu", "macos")
 MACOS_LOCK = "macos-arm64.txt"
@@ -44,10 +46,6 @@ MACOS_MARKERS = {
     "platform_machine": "arm64",
 }
 PIN = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==(?P<version>[^\s;\\]+)")
-
-
-class LockError(RuntimeError):
-    """A lock is missing or out of step with its .in file; the message says which and how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -114,9 +112,7 @@ def read_source(
             try:
                 requirement = Requirement(line)
             except InvalidRequirement as error:
-                raise LockError(
-                    f"{path}:{number}: {line!r} is not a requirement ({error})"
-                ) from None
+                raise Refusal(f"{path}:{number}: {line!r} is not a requirement ({error})") from None
             if requirement.marker is None or requirement.marker.evaluate(environment):
                 requirements.append(requirement)
     return requirements, constraints
@@ -156,7 +152,7 @@ def feature_locks(requirements: Path) -> list[Path]:
 def locks_for(requirements: Path, target: str) -> list[Path]:
     """The locks that together make an environment for `target` (one of TARGETS)."""
     if target not in TARGETS:
-        raise LockError(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
+        raise Refusal(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
     if target == "macos":
         chosen = [requirements / MACOS_LOCK]
     else:
@@ -164,7 +160,7 @@ def locks_for(requirements: Path, target: str) -> list[Path]:
         chosen = [requirements / prod, requirements / "dev.txt", *feature_locks(requirements)]
     missing = [str(lock) for lock in chosen if not lock.exists()]
     if missing:
-        raise LockError(
+        raise Refusal(
             f"missing lock {', '.join(missing)} (needed for the {target} target): "
             "run `nox -s lock` to compile it"
         )
@@ -213,7 +209,7 @@ def out_of_step(requirements: Path, python: str) -> list[str]:
     for target in TARGETS:
         try:
             together = [lock.name for lock in locks_for(requirements, target)]
-        except LockError:
+        except Refusal:
             continue  # reported when that target is installed
         for index, first in enumerate(together):
             for second in together[index + 1 :]:

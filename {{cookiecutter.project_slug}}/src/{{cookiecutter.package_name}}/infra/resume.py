@@ -12,11 +12,9 @@ from pathlib import Path
 
 import torch
 
+from {{ cookiecutter.package_name }}.infra.errors import Refusal
+
 MODES = ("never", "auto", "auto-or-fresh")
-
-
-class ResumeError(RuntimeError):
-    """Nothing to resume, or a checkpoint that cannot be read."""
 
 
 def latest_checkpoint(runs: Path) -> tuple[int, Path] | None:
@@ -34,12 +32,12 @@ def check_readable(checkpoint: Path) -> None:
     try:
         state = torch.load(checkpoint, map_location="cpu", weights_only=False, mmap=True)
     except Exception as error:  # torch raises many kinds for a damaged file
-        raise ResumeError(
+        raise Refusal(
             f"checkpoint {checkpoint} cannot be read ({type(error).__name__}: {error}); "
             "move it away to resume from an older run, or start fresh without --resume"
         ) from None
     if not isinstance(state, dict) or "state_dict" not in state or "loops" not in state:
-        raise ResumeError(
+        raise Refusal(
             f"checkpoint {checkpoint} is not a full training checkpoint (no model or loop state); "
             "move it away, or start fresh without --resume"
         )
@@ -52,7 +50,7 @@ def find(mode: str, runs: Path) -> tuple[int, Path] | None:
     found = latest_checkpoint(runs)
     if found is None:
         if mode == "auto":
-            raise ResumeError(
+            raise Refusal(
                 f"nothing to resume: no {runs}/version_*/checkpoints/last.ckpt; start a new run "
                 "without --resume, or pass --resume auto-or-fresh to start one when there is none"
             )

@@ -21,11 +21,9 @@ import json
 import math
 import random
 import re
-import sys
 import time
 import warnings
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +35,17 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.study import StudyDirection
 from sqlalchemy.exc import SQLAlchemyError
 
-from {{ cookiecutter.package_name }} import cluster, hardware, presets
-from {{ cookiecutter.package_name }}.cli import build
+from {{ cookiecutter.package_name }}.infra import defaults, hardware
+from {{ cookiecutter.package_name }}.infra.errors import Refusal
+from {{ cookiecutter.package_name }}.infra.training import PROG, build
 
 SWEEP_ROOT = Path("runs") / "sweeps"
 DEFAULT_SPACE = Path("sweeps") / "wandb.yaml"
 DEFAULT_STORAGE = f"sqlite:///{SWEEP_ROOT / 'optuna.db'}"
 SAMPLERS = {"bayes": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler}
 GOALS = {"maximize": StudyDirection.MAXIMIZE, "minimize": StudyDirection.MINIMIZE}
+# ModelCheckpoint's modes, as goals: the objective when the sweep file names no metric.
+CHECKPOINT_MODES = {"max": "maximize", "min": "minimize"}
 # W&B's distributions that map onto Optuna's suggestions.
 DISTRIBUTIONS = ("uniform", "log_uniform_values", "int_uniform")
 # A preempted worker leaves its trial RUNNING; once it has missed heartbeats for GRACE_SECONDS,
@@ -53,18 +54,15 @@ HEARTBEAT_SECONDS = 30
 GRACE_SECONDS = 120
 
 
-class SweepError(ValueError):
-    """A sweep space or sweep option that cannot run; the message names the setting."""
-
-
 @dataclass(frozen=True)
 class Space:
-    """A sweep file: what to search, what to optimise, and when to stop poor trials."""
+    """A sweep file: what to search, what to optimise (None: the checkpoint's metric), and when to
+    stop poor trials."""
 
     source: Path
     name: str
-    metric: str
-    goal: str
+    metric: str | None
+    goal: str | None
     method: str
     parameters: dict[str, dict[str, Any]]
     min_epochs_before_pruning: int | None
@@ -73,17 +71,17 @@ class Space:
 def _number(source: Path, name: str, key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         hint = " (YAML reads 3e-4 as text: write 3.0e-4)" if isinstance(value, str) else ""
-        raise SweepError(f"{source}: parameter {name!r}: {key}={value!r} is not a number{hint}")
+        raise Refusal(f"{source}: parameter {name!r}: {key}={value!r} is not a number{hint}")
     return float(value)
 
 
 def _check_parameter(source: Path, name: str, spec: Any) -> dict[str, Any]:
     if not isinstance(spec, dict):
-        raise SweepError(f"{source}: parameter {name!r} must be a mapping (values, or min and max)")
+        raise Refusal(f"{source}: parameter {name!r} must be a mapping (values, or min and max)")
     if "value" in spec or "values" in spec:
         values = [spec["value"]] if "value" in spec else spec["values"]
         if not isinstance(values, list) or not values:
-            raise SweepError(f"{source}: parameter {name!r}: values must be a non-empty list")
+            raise Refusal(f"{source}: parameter {name!r}: values must be a non-empty list")
         return spec
     distribution = spec.get("distribution")
     if distribution is None and "min" in spec and "max" in spec:
@@ -91,14 +89,14 @@ def _check_parameter(source: Path, name: str, spec: Any) -> dict[str, Any]:
         integers = all(isinstance(spec[k], int) for k in ("min", "max"))
         distribution = "int_uniform" if integers else "uniform"
     if distribution not in DISTRIBUTIONS:
-        raise SweepError(
+        raise Refusal(
             f"{source}: parameter {name!r}: distribution {distribution!r} is not supported; use "
             f"values, value, or distribution {', '.join(DISTRIBUTIONS)} with min and max"
         )
     low = _number(source, name, "min", spec.get("min"))
     high = _number(source, name, "max", spec.get("max"))
     if not low < high or (distribution == "log_uniform_values" and low <= 0):
-        raise SweepError(
+        raise Refusal(
             f"{source}: parameter {name!r}: needs 0 < min < max for log_uniform_values, "
             f"min < max otherwise; got min={low}, max={high}"
         )
@@ -108,38 +106,41 @@ def _check_parameter(source: Path, name: str, spec: Any) -> dict[str, Any]:
 def check_study_name(name: str, setting: str) -> None:
     """Study names become folder names under runs/sweeps/."""
     if not re.fullmatch(r"[\w.-]+", name):
-        raise SweepError(f"{setting} {name!r} must be letters, digits, '.', '_' or '-'")
+        raise Refusal(f"{setting} {name!r} must be letters, digits, '.', '_' or '-'")
 
 
 def load_space(path: Path) -> Space:
-    """Read and check a W&B sweep file; SweepError names the first bad setting."""
+    """Read and check a W&B sweep file; Refusal names the first bad setting."""
     if not path.is_file():
-        raise SweepError(f"no sweep file at {path}: run from the project root or pass --space FILE")
+        raise Refusal(f"no sweep file at {path}: run from the project root or pass --space FILE")
     document = yaml.safe_load(path.read_text()) or {}
     if not isinstance(document, dict):
-        raise SweepError(f"{path}: a sweep file is a mapping with metric and parameters")
+        raise Refusal(f"{path}: a sweep file is a mapping with metric and parameters")
     metric = document.get("metric") or {}
-    if not isinstance(metric, dict) or not isinstance(metric.get("name"), str):
-        raise SweepError(f"{path}: metric.name is missing: name what to optimise, e.g. val/acc")
-    goal = metric.get("goal", "maximize")
-    if goal not in GOALS:
-        raise SweepError(f"{path}: metric.goal is {goal!r}: use maximize or minimize")
+    if not isinstance(metric, dict) or (metric and not isinstance(metric.get("name"), str)):
+        raise Refusal(
+            f"{path}: metric.name is missing: name what to optimise (e.g. val/acc), or leave out "
+            "metric to optimise the checkpoint's metric"
+        )
+    goal = metric.get("goal", "maximize") if metric else None
+    if goal is not None and goal not in GOALS:
+        raise Refusal(f"{path}: metric.goal is {goal!r}: use maximize or minimize")
     method = document.get("method", "bayes")
     if method not in SAMPLERS:
-        raise SweepError(f"{path}: method {method!r} is not supported here: use bayes or random")
+        raise Refusal(f"{path}: method {method!r} is not supported here: use bayes or random")
     parameters = document.get("parameters")
     if not isinstance(parameters, dict) or not parameters:
-        raise SweepError(f"{path}: parameters is empty: name at least one argument of fit")
+        raise Refusal(f"{path}: parameters is empty: name at least one argument of fit")
     early = document.get("early_terminate") or {}
     min_iter = early.get("min_iter", 1) if early else None
     if min_iter is not None and (not isinstance(min_iter, int) or min_iter < 1):
-        raise SweepError(f"{path}: early_terminate.min_iter must be a positive whole number")
+        raise Refusal(f"{path}: early_terminate.min_iter must be a positive whole number")
     name = str(document.get("name") or path.stem)
     check_study_name(name, f"{path}: name")
     return Space(
         source=path,
         name=name,
-        metric=metric["name"],
+        metric=metric["name"] if metric else None,
         goal=goal,
         method=method,
         parameters={key: _check_parameter(path, key, spec) for key, spec in parameters.items()},
@@ -176,7 +177,7 @@ def fit_config(args: list[str]) -> dict[str, Any]:
         lines = errors.getvalue().splitlines()
         starts = [i for i, line in enumerate(lines) if line.startswith("error:")]
         reason = " ".join(line.strip() for line in lines[starts[-1] :]) if starts else "refused"
-        raise SweepError(reason.removeprefix("error: "))
+        raise Refusal(reason.removeprefix("error: "))
     config: dict[str, Any] = yaml.safe_load(printed.getvalue())
     return config
 
@@ -184,7 +185,7 @@ def fit_config(args: list[str]) -> dict[str, Any]:
 def check_arguments(space: Space, fit_args: list[str]) -> dict[str, Any]:
     """Parse every parameter, at its bounds or each of its values, as an argument of `fit`.
 
-    Returns the configuration of the first probe. Raises SweepError naming the first parameter
+    Returns the configuration of the first probe. Raises Refusal naming the first parameter
     that is not an argument of `fit` or whose values it refuses.
     """
     probes = max(len(_candidates(spec)) for spec in space.parameters.values())
@@ -196,7 +197,7 @@ def check_arguments(space: Space, fit_args: list[str]) -> dict[str, Any]:
             flags[name] = _flag(name, values[probe % len(values)])
         try:
             parsed = fit_config([*fit_args, *flags.values()])
-        except SweepError:
+        except Refusal:
             _blame(space, fit_args, flags)
             raise
         config = config or parsed
@@ -204,32 +205,48 @@ def check_arguments(space: Space, fit_args: list[str]) -> dict[str, Any]:
 
 
 def _blame(space: Space, fit_args: list[str], flags: dict[str, str]) -> None:
-    """Raise SweepError naming what `fit` refused: its own arguments, or one parameter."""
+    """Raise Refusal naming what `fit` refused: its own arguments, or one parameter."""
     try:
         fit_config(fit_args)
-    except SweepError as error:
-        raise SweepError(f"the arguments for fit are wrong: {error}") from None
+    except Refusal as error:
+        raise Refusal(f"the arguments for fit are wrong: {error}") from None
     for name, flag in flags.items():
         try:
             fit_config([*fit_args, flag])
-        except SweepError as error:
-            if "unrecognized arguments" in str(error):
-                raise SweepError(
+        except Refusal as error:
+            # A trainer flag is unrecognized; the model's and data's arguments belong to the class
+            # the configuration names, which does not accept an unknown one.
+            unknown = f"Option {name.rpartition('.')[2]!r} is not accepted"
+            if "unrecognized arguments" in str(error) or unknown in str(error):
+                raise Refusal(
                     f"{space.source}: parameter {name!r} is not an argument of fit "
                     "(`fit --help` lists them)"
                 ) from None
-            raise SweepError(
+            raise Refusal(
                 f"{space.source}: parameter {name!r}: fit refuses {flag}: {error}"
             ) from None
+
+
+def objective(space: Space, config: dict[str, Any]) -> tuple[str, str]:
+    """The metric to optimise and its goal: the sweep file's, else the checkpoint's of `config`."""
+    if space.metric is not None and space.goal is not None:
+        return space.metric, space.goal
+    checkpoint = config["checkpoint"]
+    if not checkpoint.get("monitor"):
+        raise Refusal(
+            f"{space.source} names no metric and fit monitors none (checkpoint.monitor): "
+            "set metric.name in the sweep file or --checkpoint.monitor"
+        )
+    return checkpoint["monitor"], CHECKPOINT_MODES[checkpoint.get("mode", "min")]
 
 
 def check_one_device(config: dict[str, Any]) -> None:
     """Trials run in this process: refuse settings that would start more processes."""
     trainer = config["trainer"]
     devices = trainer.get("devices")
-    one_device = devices in (1, "1") or (isinstance(devices, list) and len(devices) == 1)
-    if not one_device or trainer.get("num_nodes", 1) != 1:
-        raise SweepError(
+    processes = hardware.processes_per_node(trainer.get("accelerator"), devices)
+    if processes != 1 or trainer.get("num_nodes", 1) != 1:
+        raise Refusal(
             f"each trial runs in this process on one device, but trainer.devices={devices} and "
             f"trainer.num_nodes={trainer.get('num_nodes')}: drop the ddp and multinode presets; "
             "to use more GPUs, start one worker per GPU (CUDA_VISIBLE_DEVICES=N) on one --storage"
@@ -251,7 +268,7 @@ class ReportToTrial(Callback):
             return
         if self.metric not in trainer.callback_metrics:
             logged = ", ".join(sorted(trainer.callback_metrics)) or "nothing"
-            raise SweepError(f"metric {self.metric!r} was not logged; logged: {logged}")
+            raise Refusal(f"metric {self.metric!r} was not logged; logged: {logged}")
         value = float(trainer.callback_metrics[self.metric])
         epochs = trainer.current_epoch + 1
         if math.isfinite(value):
@@ -282,7 +299,12 @@ def open_storage(url: str, attempts: int = 5) -> RDBStorage:
 
 
 def make_study(
-    space: Space, storage_url: str, study_name: str, startup_trials: int, seed: int | None
+    space: Space,
+    goal: str,
+    storage_url: str,
+    study_name: str,
+    startup_trials: int,
+    seed: int | None,
 ) -> optuna.Study:
     """Create the study, or join it when another worker already has."""
     if storage_url.startswith("sqlite:///"):
@@ -298,7 +320,7 @@ def make_study(
         storage=storage,
         sampler=SAMPLERS[space.method](seed=seed),
         pruner=pruner,
-        direction=GOALS[space.goal],
+        direction=GOALS[goal],
         load_if_exists=True,
     )
 
@@ -309,15 +331,15 @@ def trial_logger(study_name: str, run: str) -> str:
     Trackers after it (W&B, MLflow) are left out of trials: each trial's metrics are in its run
     directory and in the study.
     """
-    defaults = yaml.safe_load((files(__package__) / "defaults.yaml").read_text())
-    loggers = defaults["trainer"]["logger"]
-    first = loggers[0] if isinstance(loggers, list) else loggers
+    first = defaults.first_logger()
     arguments = {"save_dir": str(SWEEP_ROOT), "name": study_name, "version": run}
     logger = {"class_path": first["class_path"], "init_args": arguments}
     return f"--trainer.logger={json.dumps(logger)}"
 
 
-def run_trial(trial: optuna.Trial, space: Space, study_name: str, fit_args: list[str]) -> float:
+def run_trial(
+    trial: optuna.Trial, space: Space, target: tuple[str, str], study_name: str, fit_args: list[str]
+) -> float:
     """One `fit` with the trial's values; its run directory is runs/sweeps/<study>/trial-NNNN."""
     values: dict[str, Any] = {}
     for name, spec in space.parameters.items():
@@ -337,21 +359,22 @@ def run_trial(trial: optuna.Trial, space: Space, study_name: str, fit_args: list
         f"--trainer.default_root_dir={SWEEP_ROOT / study_name / run}",
     ]
     flags = [_flag(name, value) for name, value in values.items()]
-    reporter = ReportToTrial(trial, space.metric, space.goal)
+    metric, goal = target
+    reporter = ReportToTrial(trial, metric, goal)
     print(f"trial {trial.number}: {' '.join(flags)}", flush=True)
     build(["fit", "--trainer.devices=1", *fit_args, *flags, *run_flags], callbacks=[reporter])
     if reporter.pruned_after_epoch is not None:
         print(f"trial {trial.number}: pruned after epoch {reporter.pruned_after_epoch}", flush=True)
         raise optuna.TrialPruned(f"pruned after epoch {reporter.pruned_after_epoch}")
     if reporter.best is None:
-        raise SweepError(f"trial {trial.number} never validated, so {space.metric} is unknown")
-    print(f"trial {trial.number}: {space.metric}={reporter.best:.4f}", flush=True)
+        raise Refusal(f"trial {trial.number} never validated, so {metric} is unknown")
+    print(f"trial {trial.number}: {metric}={reporter.best:.4f}", flush=True)
     return reporter.best
 
 
 def parse_options(args: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser = argparse.ArgumentParser(
-        prog="python -m {{ cookiecutter.package_name }} sweep",
+        prog=f"{PROG} sweep",
         description="Search the arguments of fit with Optuna; other arguments go to every fit.",
         allow_abbrev=False,
     )
@@ -378,27 +401,24 @@ def main(args: list[str]) -> None:
     options, fit_args = parse_options(args)
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
     warnings.filterwarnings("ignore", category=ExperimentalWarning)  # heartbeats and retries
-    try:
-        space = load_space(options.space)
-        study_name = options.study or space.name
-        check_study_name(study_name, "--study")
-        probe = check_arguments(space, ["--trainer.devices=1", *fit_args])
-        check_one_device(probe)
-        trainer = probe["trainer"]
-        hardware.check(trainer["accelerator"], trainer["devices"], trainer["precision"])
-    except (SweepError, presets.PresetError, hardware.HardwareError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
-    study = make_study(space, options.storage, study_name, options.startup_trials, options.seed)
-    try:
-        study.optimize(
-            lambda trial: run_trial(trial, space, study_name, fit_args), n_trials=options.trials
-        )
-    except (SweepError, hardware.HardwareError, cluster.LaunchError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+    space = load_space(options.space)
+    study_name = options.study or space.name
+    check_study_name(study_name, "--study")
+    probe = check_arguments(space, ["--trainer.devices=1", *fit_args])
+    check_one_device(probe)
+    trainer = probe["trainer"]
+    hardware.check(trainer["accelerator"], trainer["devices"], trainer["precision"])
+    metric, goal = objective(space, probe)
+    study = make_study(
+        space, goal, options.storage, study_name, options.startup_trials, options.seed
+    )
+    print(f"objective: {goal} {metric}", flush=True)
+    study.optimize(
+        lambda trial: run_trial(trial, space, (metric, goal), study_name, fit_args),
+        n_trials=options.trials,
+    )
     complete = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
     if complete:
         best = study.best_trial
         config = SWEEP_ROOT / study_name / f"trial-{best.number:04d}" / "config.yaml"
-        print(f"best so far: trial {best.number}, {space.metric}={best.value:.4f}, {config}")
+        print(f"best so far: trial {best.number}, {metric}={best.value:.4f}, {config}")

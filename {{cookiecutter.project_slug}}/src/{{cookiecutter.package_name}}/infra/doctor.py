@@ -18,14 +18,14 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
-from {{ cookiecutter.package_name }} import hardware, locks, presets
+from {{ cookiecutter.package_name }}.infra import defaults, hardware, locks, presets
+from {{ cookiecutter.package_name }}.infra.errors import Refusal
+from {{ cookiecutter.package_name }}.infra.training import PROG
 
 # What Lightning's Trainer uses when neither defaults.yaml nor a preset sets the field.
 TRAINER_DEFAULTS = {"accelerator": "auto", "devices": "auto", "precision": "32-true"}
@@ -34,7 +34,7 @@ LABEL_WIDTH = 15
 
 def parse_args(args: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="{{ cookiecutter.package_name }} doctor",
+        prog=f"{PROG} doctor",
         description="Report this machine and environment; check that the named presets can run.",
     )
     parser.add_argument(
@@ -57,7 +57,7 @@ def find_requirements(explicit: Path | None) -> tuple[Path | None, str]:
     """The folder of the locks and how it was found (None if there is none)."""
     if explicit is not None:
         return explicit, "given with --requirements"
-    package_dir = Path(__file__).resolve().parent
+    package_dir = Path(__file__).resolve().parents[1]  # src/<package>, whose infra/ holds this file
     if package_dir.parent.name == "src" and (package_dir.parents[1] / "requirements").is_dir():
         return package_dir.parents[1] / "requirements", "the project this package is imported from"
     if (Path.cwd() / "requirements").is_dir():
@@ -123,14 +123,9 @@ def nccl_support() -> str:
 
 
 def trainer_settings(names: list[str]) -> dict[str, Any]:
-    """The trainer's accelerator, devices and precision after defaults.yaml and these presets."""
-    settings: dict[str, Any] = dict(TRAINER_DEFAULTS)
-    sources = [Path(str(files(__package__) / "defaults.yaml"))]
-    sources += [presets.path(name) for name in names]
-    for source in sources:
-        trainer = (yaml.safe_load(source.read_text()) or {}).get("trainer") or {}
-        settings.update({key: trainer[key] for key in TRAINER_DEFAULTS if key in trainer})
-    return settings
+    """The trainer's accelerator, devices and precision after the defaults and these presets."""
+    trainer = defaults.load([presets.path(name) for name in names]).get("trainer") or {}
+    return {key: trainer.get(key, default) for key, default in TRAINER_DEFAULTS.items()}
 
 
 def preset_problem(names: list[str]) -> str | None:
@@ -138,7 +133,7 @@ def preset_problem(names: list[str]) -> str | None:
     settings = trainer_settings(names)
     try:
         hardware.check(settings["accelerator"], settings["devices"], settings["precision"])
-    except hardware.HardwareError as error:
+    except Refusal as error:
         return str(error)
     return None
 
@@ -157,7 +152,7 @@ def package_lines(requirements: Path | None) -> tuple[list[str], bool]:
         target = "cpu" if torch.version.cuda is None else "gpu"
     try:
         lock_files = locks.locks_for(requirements, target)
-    except locks.LockError as error:
+    except Refusal as error:
         return [str(error)], True
     checked, differences = locks.installed_differences(lock_files)
     names = ", ".join(lock.name for lock in lock_files)
@@ -206,13 +201,8 @@ def main(args: list[str]) -> None:
     options = parse_args(args)
     requirements, found = find_requirements(options.requirements)
     if requirements is not None and not requirements.is_dir():
-        print(f"error: --requirements {requirements} is not a folder", file=sys.stderr)
-        raise SystemExit(2)
-    try:
-        presets.check_compatible(options.preset)
-    except presets.PresetError as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise Refusal(f"--requirements {requirements} is not a folder")
+    presets.check_compatible(options.preset)
     lines, environment_problem = report(requirements, found)
     print("\n".join(lines))
     failures = []

@@ -1,36 +1,39 @@
-"""The command line: LightningCLI's fit/validate/test/predict, with presets and a hardware check first.
+"""LightningCLI in subclass mode: the model and data classes come from config.yaml or the command line.
 
-python -m {{ cookiecutter.package_name }} fit --preset gpu --preset bf16 --trainer.max_epochs 20
-python -m {{ cookiecutter.package_name }} fit --print_config   # the merged configuration
-python -m {{ cookiecutter.package_name }} presets              # what each preset does
-python -m {{ cookiecutter.package_name }} doctor               # this machine, packages, presets
-python -m {{ cookiecutter.package_name }} sweep --trials 20    # an Optuna sweep (sweep.py)
+What this needs from your code is configuration, never an import:
+- `model.class_path` and `data.class_path` (config.yaml, or `--model CLASS --data CLASS`): any
+  LightningModule and LightningDataModule, with their arguments as `--model.NAME` and `--data.NAME`;
+- `checkpoint.monitor` and `checkpoint.mode` (config.yaml, or `--checkpoint.monitor val/loss
+  --checkpoint.mode min`): a metric your module logs, which picks the best checkpoint (and is the
+  sweep's objective unless the sweep file names another);
+- optionally a `compile` argument of your module: the compile preset sets it, and the start-up check
+  makes sure this machine can compile.
 """
 
 from __future__ import annotations
 
-import sys
-import warnings
-from collections.abc import Callable, Sequence
-from importlib.resources import files
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 from jsonargparse import Namespace
+{%- if cookiecutter.slurm == "yes" %}
 from lightning.fabric.plugins.environments.slurm import SLURMEnvironment
+{%- endif %}
 from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from {{ cookiecutter.package_name }} import bench, cluster, doctor, hardware, presets, resume
-from {{ cookiecutter.package_name }}.data import DigitsDataModule
-from {{ cookiecutter.package_name }}.module import Classifier
-from {{ cookiecutter.package_name }}.preemption import RequeueOnSignal
-from {{ cookiecutter.package_name }}.progress import LiveLossProgressBar
-from {{ cookiecutter.package_name }}.provenance import RunProvenance
+from {{ cookiecutter.package_name }}.infra import cluster, defaults, hardware, presets, resume
+from {{ cookiecutter.package_name }}.infra.errors import Refusal
+{%- if cookiecutter.slurm == "yes" %}
+from {{ cookiecutter.package_name }}.infra.preemption import RequeueOnSignal
+{%- endif %}
+from {{ cookiecutter.package_name }}.infra.progress import LiveLossProgressBar
+from {{ cookiecutter.package_name }}.infra.provenance import RunProvenance
 
-DEFAULTS = str(files(__package__) / "defaults.yaml")
+PROG = "python -m {{ cookiecutter.package_name }}"
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
 
@@ -52,13 +55,11 @@ class TrainingCLI(LightningCLI):
             "is none); 'auto-or-fresh' starts a new run when there is none.",
         )
         # Configurable as --checkpoint.*, and added to the trainer only when checkpointing is on.
+        # The metric and its mode come from config.yaml: they depend on what your module logs.
         parser.add_class_arguments(ModelCheckpoint, "checkpoint", instantiate=True)
         parser.set_defaults(
             {
-                "checkpoint.monitor": "val/acc",
-                "checkpoint.mode": "max",
                 "checkpoint.save_last": False,  # see latest_checkpoint() for last.ckpt
-                "checkpoint.filename": "epoch{epoch:03d}-val_acc{val/acc:.4f}",
                 "checkpoint.auto_insert_metric_name": False,
             }
         )
@@ -68,16 +69,20 @@ class TrainingCLI(LightningCLI):
         trainer = config.trainer
         launch = cluster.detect()
         trainer.num_nodes = cluster.resolve_num_nodes(trainer.num_nodes, launch)
+        model_arguments = config.model.get("init_args") if config.get("model") else None
         hardware.check(
             trainer.accelerator,
             trainer.devices,
             trainer.precision,
             strategy=trainer.strategy,
             num_nodes=trainer.num_nodes,
-            compile_model=config.model.compile,
+            compile_model=bool(model_arguments and model_arguments.get("compile")),
         )
         cluster.check(trainer.accelerator, trainer.devices, trainer.num_nodes, launch)
         torch.set_float32_matmul_precision(config.float32_matmul_precision)
+        checkpoint = config.checkpoint
+        if checkpoint.filename is None and checkpoint.monitor:
+            checkpoint.filename = checkpoint_filename(checkpoint.monitor)
         if trainer.fast_dev_run:
             trainer.logger = False  # fast_dev_run would replace them; some write files on creation
         if self.subcommand == "fit":
@@ -86,16 +91,14 @@ class TrainingCLI(LightningCLI):
     def _resume(self, config: Namespace) -> None:
         """Point ckpt_path and the logger's version at the run that --resume picks."""
         if config.resume != "never" and config.ckpt_path is not None:
-            raise resume.ResumeError("give either --resume or --ckpt_path, not both")
+            raise Refusal("give either --resume or --ckpt_path, not both")
         logger = config.trainer.logger
         first = logger[0] if isinstance(logger, list) and logger else logger  # the run directory's
         arguments = first.get("init_args") if isinstance(first, Namespace) else None
         if config.resume == "never":
             return
         if arguments is None or "version" not in arguments:
-            raise resume.ResumeError(
-                "--resume needs a logger with versioned run folders (TensorBoard or CSV)"
-            )
+            raise Refusal("--resume needs a logger with versioned run folders (TensorBoard or CSV)")
         found = resume.find(config.resume, Path(arguments.save_dir) / arguments.name)
         if found is not None:
             arguments.version, config.ckpt_path = found[0], str(found[1])
@@ -117,6 +120,7 @@ class TrainingCLI(LightningCLI):
         has_bar = any(isinstance(callback, ProgressBar) for callback in callbacks)
         if trainer.get("enable_progress_bar") is not False and not has_bar:
             callbacks.append(LiveLossProgressBar())
+{%- if cookiecutter.slurm == "yes" %}
         launch = cluster.detect()
         if launch is not None and launch.launcher == "SLURM":
             # On SIGUSR1, checkpoint and requeue at a step all ranks agree on (preemption.py),
@@ -125,6 +129,7 @@ class TrainingCLI(LightningCLI):
             plugins = trainer.get("plugins") or []
             plugins = list(plugins) if isinstance(plugins, list) else [plugins]
             kwargs["plugins"] = [*plugins, SLURMEnvironment(auto_requeue=False)]
+{%- endif %}
         return super().instantiate_trainer(callbacks=callbacks, **kwargs)
 
     def after_fit(self) -> None:
@@ -140,6 +145,11 @@ class TrainingCLI(LightningCLI):
                 )
 
 
+def checkpoint_filename(monitor: str) -> str:
+    """The best checkpoint's name pattern, with the epoch and the monitored value (epoch003-val_acc0.9712)."""
+    return "epoch{epoch:03d}-" + monitor.replace("/", "_") + "{" + monitor + ":.4f}"
+
+
 def latest_checkpoint() -> ModelCheckpoint:
     """checkpoints/last.ckpt, rewritten after every epoch: what `--resume auto` continues from.
 
@@ -153,64 +163,25 @@ def latest_checkpoint() -> ModelCheckpoint:
 def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ()) -> TrainingCLI:
     """Parse `args` (presets expanded) and, with `run`, execute the subcommand.
 
-    `callbacks` join the trainer's own; the sweep passes one that reports to its trial.
+    `callbacks` join the trainer's own; the sweep passes one that reports to its trial. Without
+    `run`, `args` hold no subcommand: the model, data and trainer are built and returned unused.
     """
+    files = {"default_config_files": [str(path) for path in defaults.FILES]}
+    parser_kwargs: dict[str, Any] = {"prog": PROG}
+    if run:
+        parser_kwargs.update({command: files for command in SUBCOMMANDS})
+    else:
+        parser_kwargs.update(files)
     return TrainingCLI(
-        Classifier,
-        DigitsDataModule,
+        # Subclass mode: any LightningModule and LightningDataModule, named in the configuration.
+        model_class=None,
+        datamodule_class=None,
         seed_everything_default=0,
         trainer_defaults={"callbacks": list(callbacks)} if callbacks else None,
         # A requeued SLURM job resumes into its own run directory and saves the same config again.
         save_config_kwargs={"overwrite": True},
-        parser_kwargs={command: {"default_config_files": [DEFAULTS]} for command in SUBCOMMANDS},
-        args=presets.expand(args),
+        parser_kwargs=parser_kwargs,
+        # Presets go after a subcommand; without one, expand them as if after `fit`.
+        args=presets.expand(args) if run else presets.expand(["fit", *args])[1:],
         run=run,
     )
-
-
-def print_presets(args: list[str]) -> None:
-    """`presets`: each preset's name and one-line description."""
-    for name, description in presets.available().items():
-        print(f"{name:10} {description}")
-
-
-def run_sweep(args: list[str]) -> None:
-    """`sweep`: an Optuna study over the arguments of `fit` (sweep.py)."""
-    # Imported here: it imports Optuna, which the other commands do without.
-    from {{ cookiecutter.package_name }} import sweep
-
-    sweep.main(args)
-
-
-# The project's own subcommands, beside LightningCLI's fit/validate/test/predict.
-COMMANDS: dict[str, Callable[[list[str]], None]] = {
-    "presets": print_presets,
-    "bench": bench.main,
-    "doctor": doctor.main,
-    "sweep": run_sweep,
-}
-
-
-def main(args: list[str] | None = None) -> None:
-    """Entry point of `python -m {{ cookiecutter.package_name }}` and the console script."""
-    argv = sys.argv[1:] if args is None else args
-    if argv[:1] and argv[0] in COMMANDS:
-        COMMANDS[argv[0]](argv[1:])
-        return
-    # We hand LightningCLI the command line after expanding presets; its "args and sys.argv" warning
-    # is for callers that pass unrelated arguments, which is not the case here.
-    warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
-    try:
-        build(argv)
-    except (
-        presets.PresetError,
-        hardware.HardwareError,
-        resume.ResumeError,
-        cluster.LaunchError,
-    ) as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
-    # Under torchrun or srun the process group outlives fit; left to the interpreter's exit, its
-    # gloo threads can abort the process (seen as SIGABRT in the torchrun test).
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()

@@ -1,8 +1,10 @@
 """Presets: small YAML config files shipped in the package, chosen with `--preset NAME`.
 
-Each `--preset NAME` becomes `--config <package>/presets/NAME.yaml`, so presets merge in the order
-given, like any LightningCLI config, and flags after them still win. Two presets that set the same
-field to different values are refused rather than silently resolved by their order.
+The template's presets are in infra/presets/; yours go in presets/ at the top of the package (a
+preset of yours with a template preset's name replaces it). Each `--preset NAME` becomes
+`--config <folder>/NAME.yaml`, so presets merge in the order given, like any LightningCLI config,
+and flags after them still win. Two presets that set the same field to different values are
+refused rather than silently resolved by their order.
 """
 
 from __future__ import annotations
@@ -14,29 +16,40 @@ from typing import Any
 
 import yaml
 
-PRESET_DIR = files(__package__) / "presets"
+from {{ cookiecutter.package_name }}.infra.errors import Refusal
+
+# The template's presets, then yours (a folder that need not exist); a later folder wins a name.
+PRESET_DIRS = (
+    Path(str(files(__package__) / "presets")),
+    Path(str(files("{{ cookiecutter.package_name }}") / "presets")),
+)
 
 
-class PresetError(ValueError):
-    """A preset that does not exist, or presets that contradict each other."""
+def _files() -> dict[str, Path]:
+    """Each preset's name and file, sorted by name."""
+    found = {
+        entry.stem: entry
+        for directory in PRESET_DIRS
+        if directory.is_dir()
+        for entry in directory.glob("*.yaml")
+    }
+    return dict(sorted(found.items()))
 
 
 def available() -> dict[str, str]:
     """Map each preset name to its one-line description (the file's first comment)."""
-    descriptions = {}
-    for entry in sorted(PRESET_DIR.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".yaml"):
-            first_line = entry.read_text().splitlines()[0]
-            descriptions[entry.name.removesuffix(".yaml")] = first_line.lstrip("# ").strip()
-    return descriptions
+    return {
+        name: entry.read_text().splitlines()[0].lstrip("# ").strip()
+        for name, entry in _files().items()
+    }
 
 
 def path(name: str) -> Path:
     """The file of preset `name`; a clear error listing the valid names if there is none."""
-    names = available()
-    if name not in names:
-        raise PresetError(f"unknown preset {name!r}; valid presets: {', '.join(names)}")
-    return Path(str(PRESET_DIR / f"{name}.yaml"))
+    found = _files()
+    if name not in found:
+        raise Refusal(f"unknown preset {name!r}; valid presets: {', '.join(found)}")
+    return found[name]
 
 
 def _leaves(tree: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -54,7 +67,7 @@ def check_compatible(names: list[str]) -> None:
         for field, value in _leaves(yaml.safe_load(path(name).read_text()) or {}):
             if field in setter and setter[field][1] != value:
                 other, other_value = setter[field]
-                raise PresetError(
+                raise Refusal(
                     f"presets {other!r} and {name!r} conflict: {field} is {other_value!r} in one and "
                     f"{value!r} in the other; keep one of them"
                 )
@@ -70,9 +83,9 @@ def expand(args: list[str]) -> list[str]:
         if arg == "--preset" or arg.startswith("--preset="):
             name = arg.partition("=")[2] if "=" in arg else next(rest, "")
             if not name:
-                raise PresetError(f"--preset needs a name; valid presets: {', '.join(available())}")
+                raise Refusal(f"--preset needs a name; valid presets: {', '.join(available())}")
             if not expanded:
-                raise PresetError("--preset goes after the subcommand, as in: fit --preset debug")
+                raise Refusal("--preset goes after the subcommand, as in: fit --preset debug")
             names.append(name)
             expanded += ["--config", str(path(name))]
         else:

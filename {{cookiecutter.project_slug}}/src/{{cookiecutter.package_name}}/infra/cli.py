@@ -1,0 +1,100 @@
+"""The command line: LightningCLI's fit/validate/test/predict, and the project's own commands.
+
+python -m {{ cookiecutter.package_name }} fit --preset gpu --preset bf16 --trainer.max_epochs 20
+python -m {{ cookiecutter.package_name }} fit --print_config   # the merged configuration
+python -m {{ cookiecutter.package_name }} presets              # what each preset does
+python -m {{ cookiecutter.package_name }} doctor               # this machine, packages, presets
+python -m {{ cookiecutter.package_name }} sweep --trials 20    # an Optuna sweep (sweep.py)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Callable
+
+import torch
+
+from {{ cookiecutter.package_name }}.infra import bench, doctor, presets
+from {{ cookiecutter.package_name }}.infra.errors import Refusal, reported
+from {{ cookiecutter.package_name }}.infra.training import PROG, SUBCOMMANDS, build
+
+
+def print_presets(args: list[str]) -> None:
+    """`presets`: each preset's name and one-line description."""
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} presets",
+        description="List the presets, each with what it sets; give them to a command as "
+        "--preset NAME (repeat to combine them).",
+    )
+    parser.parse_args(args)
+    for name, description in presets.available().items():
+        print(f"{name:10} {description}")
+
+
+def run_sweep(args: list[str]) -> None:
+    """`sweep`: an Optuna study over the arguments of `fit` (sweep.py)."""
+    # Imported here: it imports Optuna, which the other commands do without.
+    from {{ cookiecutter.package_name }}.infra import sweep
+
+    sweep.main(args)
+
+
+# The project's own commands, beside LightningCLI's fit/validate/test/predict, with their summaries.
+COMMANDS: dict[str, tuple[Callable[[list[str]], None], str]] = {
+    "presets": (print_presets, "list the presets and what each one sets"),
+    "bench": (bench.main, "training throughput of this project's loop against a plain loop"),
+    "doctor": (doctor.main, "this machine, the packages against the locks, presets that run here"),
+    "sweep": (run_sweep, "an Optuna hyperparameter sweep over the arguments of fit"),
+}
+LIGHTNING_COMMANDS = {
+    "fit": "train (--resume auto continues the latest run)",
+    "validate": "run the validation set (--ckpt_path FILE)",
+    "test": "run the test set (--ckpt_path FILE)",
+    "predict": "predict on the predict set (--ckpt_path FILE)",
+}
+
+
+def usage() -> str:
+    """The top-level help: every command, and the options that every command of Lightning takes."""
+    width = max(map(len, [*LIGHTNING_COMMANDS, *COMMANDS]))
+    rows = [*LIGHTNING_COMMANDS.items(), *((name, text) for name, (_, text) in COMMANDS.items())]
+    commands = "\n".join(f"  {name:{width}}  {text}" for name, text in rows)
+    return (
+        f"usage: {PROG} COMMAND [--preset NAME ...] [options]\n\n"
+        f"commands:\n{commands}\n\n"
+        "options of fit, validate, test and predict (and of bench and sweep, for their runs):\n"
+        "  --preset NAME      a preset from `presets` (repeat to combine: --preset gpu --preset bf16)\n"
+        "  --config FILE      a YAML config file; files merge in order, flags after them win\n"
+        "  --print_config     print the merged configuration and exit\n"
+        "  --model CLASS      the LightningModule to train (default in config.yaml)\n"
+        "  --data CLASS       the LightningDataModule to train on (default in config.yaml)\n\n"
+        f"`{PROG} COMMAND --help` lists the options of a command.\n"
+    )
+
+
+def main(args: list[str] | None = None) -> None:
+    """Entry point of `python -m {{ cookiecutter.package_name }}` and the console script."""
+    argv = sys.argv[1:] if args is None else args
+    if not argv:
+        print(usage(), end="", file=sys.stderr)
+        raise SystemExit(2)  # a command is required: the status argparse gives a missing one
+    if argv[0] in ("-h", "--help"):
+        print(usage(), end="")
+        return
+    # We hand LightningCLI the command line after expanding presets; its "args and sys.argv" warning
+    # is for callers that pass unrelated arguments, which is not the case here.
+    warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+    with reported():
+        if argv[0] in COMMANDS:
+            COMMANDS[argv[0]][0](argv[1:])
+            return
+        if argv[0] not in SUBCOMMANDS and not argv[0].startswith("-"):
+            commands = ", ".join([*SUBCOMMANDS, *COMMANDS])
+            raise Refusal(f"unknown command {argv[0]!r}; commands: {commands} (--help says more)")
+        build(argv)
+    # Under torchrun or srun the process group outlives fit; left to the interpreter's exit, its
+    # gloo threads can abort the process (seen as SIGABRT in the torchrun test).
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()

@@ -1,0 +1,72 @@
+"""The regression example's model: a small MLP trained with mean squared error."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from lightning.pytorch import LightningModule
+from torch import nn
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+class Regressor(LightningModule):
+    """An MLP that predicts one number from `features` inputs; logs train/loss and val/loss (MSE).
+
+    `compile=True` (the compile preset) compiles the network with torch.compile.
+    """
+
+    def __init__(
+        self,
+        features: int = 10,
+        hidden: int = 64,
+        learning_rate: float = 3e-3,
+        weight_decay: float = 1e-4,
+        compile: bool = False,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = nn.Sequential(
+            nn.Linear(features, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, 1),
+        )
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.compile_net = compile
+
+    def configure_model(self) -> None:
+        if self.compile_net:
+            self.net.compile()
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        prediction: torch.Tensor = self.net(features).squeeze(-1)
+        return prediction
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        features, targets = batch
+        loss = F.mse_loss(self(features), targets)
+        self.log("train/loss", loss, on_step=True, on_epoch=True)
+        return loss
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        features, targets = batch
+        self.log("val/loss", F.mse_loss(self(features), targets), prog_bar=True, sync_dist=True)
+
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
+        features, targets = batch
+        self.log("test/loss", F.mse_loss(self(features), targets), sync_dist=True)
+
+    def predict_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        features, _ = batch
+        return self.forward(features)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(
+            self.parameters(),
+            lr=self.learning_rate,
+            weight_decay=self.weight_decay,
+            fused=self.device.type == "cuda",
+        )
