@@ -378,10 +378,14 @@ def say_what_changes(session: nox.Session, python: str, lock_files: list[Path]) 
     probe = subprocess.run(
         [python, "-c", INSTALLED_PROBE], capture_output=True, text=True, check=True
     )
-    installed = {canonicalize_name(n): v for n, v in json.loads(probe.stdout).items()}
-    pinned = {name: pin.version for lock in lock_files for name, pin in locks.read_lock(lock).items()}
+    installed: dict[str, str] = {
+        canonicalize_name(name): version for name, version in json.loads(probe.stdout).items()
+    }
+    pinned = {
+        name: pin.version for lock in lock_files for name, pin in locks.read_lock(lock).items()
+    }
     kept = {canonicalize_name(PROJECT), "pip", "setuptools", "wheel", "pip-tools"}
-    changes = {
+    changes: dict[str, list[str]] = {
         "remove": sorted(set(installed) - set(pinned) - kept),
         "install": sorted(set(pinned) - set(installed)),
         "change": sorted(

@@ -128,7 +128,9 @@ def source_files(requirements: Path) -> list[str]:
 def sources(requirements: Path) -> dict[str, tuple[str, ...]]:
     """Each lock file name mapped to the .in files it is compiled from."""
     names = source_files(requirements)
-    mapping = {f"{name.removesuffix('.in')}.txt": (name,) for name in names}
+    mapping: dict[str, tuple[str, ...]] = {
+        f"{name.removesuffix('.in')}.txt": (name,) for name in names
+    }
     if "prod.in" in names:
         mapping["prod-cpu.txt"] = ("prod.in",)
         mapping[MACOS_LOCK] = tuple(names)
