@@ -4,7 +4,8 @@ Our machines are set up in ways a user's is not: pip reads a configuration file 
 that point at a local folder holding torch's CPU wheel, and several Pythons sit on PATH. Here a
 command runs as on a user's machine instead:
 
-- no pip configuration (PIP_CONFIG_FILE=/dev/null, no PIP_* variables) and a fresh HOME;
+- no pip configuration (PIP_CONFIG_FILE=/dev/null, no PIP_* variables but the CA bundle that this
+  machine's network needs) and a fresh HOME;
 - one Python alone on PATH: the other interpreters of the system folders are hidden in a private
   mount namespace (`unshare --mount`, root only), where /dev/null covers each;
 - torch's CPU index answered by a mirror on loopback (a PEP 503 page listing the CPU wheels at hand,
@@ -37,8 +38,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # The folders of a user's PATH besides their Python's.
 SYSTEM_PATH = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
-# Variables that pass through to the command: CI's own, and the services flag of .ci/run.
+# Variables that pass through to the command: CI's own, the services flag of .ci/run, and where the
+# other Pythons are. And this machine's TLS trust anchors: its traffic to PyPI passes a proxy whose
+# CA only the system bundle holds (a user's machine trusts PyPI's public CA as it is); certifi,
+# which pip and uv bring, would refuse it.
 PASSED = ("CI", "REQUIRE_SERVICES", "UV_CACHE_DIR", "TMPDIR", "PYENV_ROOT")
+TRUST = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "PIP_CERT")
 PYTHON_NAME = re.compile(r"python(\d(\.\d+)?)?")
 # Where pyenv keeps the interpreters the tests try (read before the tests move HOME).
 PYENV_ROOT = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
@@ -103,7 +108,7 @@ def clean_environment(
     python: Path, home: Path, index_url: str | None, extra: Mapping[str, str] | None = None
 ) -> dict[str, str]:
     """The variables of a user's shell: `python`'s folder first on PATH, nothing of ours."""
-    environment = {key: os.environ[key] for key in PASSED if key in os.environ}
+    environment = {key: os.environ[key] for key in (*PASSED, *TRUST) if key in os.environ}
     environment.update(
         {
             "HOME": str(home),
