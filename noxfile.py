@@ -46,6 +46,8 @@ def project_module(name: str) -> ModuleType:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
+    # No __pycache__/ beside the template's files: cookiecutter would copy it into every bake.
+    sys.dont_write_bytecode = True
     spec.loader.exec_module(module)
     return module
 
