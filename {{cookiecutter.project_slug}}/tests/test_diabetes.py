@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from importlib.metadata import version
 from pathlib import Path
 
 import optuna
@@ -95,7 +96,8 @@ def test_doctor_says_its_presets_run_here(
     locks = tmp_path / "requirements"
     locks.mkdir()
     for name in ("prod.txt", "prod-cpu.txt", "dev.txt"):
-        (locks / name).write_text(f"torch=={torch.__version__} \\\n    --hash=sha256:00\n")
+        # torch's distribution version: PyPI's CUDA build reports 2.13.0 there, 2.13.0+cu130 in code.
+        (locks / name).write_text(f"torch=={version('torch')} \\\n    --hash=sha256:00\n")
     main(["doctor", "--preset", "diabetes", "--preset", "cpu", "--requirements", str(locks)])
     assert "--preset diabetes --preset cpu: can run here" in capsys.readouterr().out
 

@@ -20,7 +20,8 @@ on_cpu_only = pytest.mark.skipif(
 def write_locks(folder: Path, pins: dict[str, str]) -> Path:
     """A requirements folder whose prod and dev locks pin `pins` (torch at the installed version)."""
     folder.mkdir()
-    torch_pin = f"torch=={torch.__version__} \\\n    --hash=sha256:00\n"
+    # torch's distribution version: PyPI's CUDA build reports 2.13.0 there, 2.13.0+cu130 in code.
+    torch_pin = f"torch=={version('torch')} \\\n    --hash=sha256:00\n"
     for name in ("prod.txt", "prod-cpu.txt"):
         (folder / name).write_text(torch_pin)
     (folder / "dev.txt").write_text(
@@ -50,7 +51,9 @@ def test_reports_no_gpu_and_the_presets_a_cpu_can_run(
     lines = out.splitlines()
     assert f"torch          {torch.__version__}" in lines
     assert any(line.startswith("GPUs           none visible") for line in lines)
-    assert "all 2 packages pinned in prod-cpu.txt, dev.txt are installed at their pins" in out
+    # The lock of the torch build installed here: PyPI's CUDA build runs on a CPU too.
+    prod = "prod-cpu.txt" if torch.version.cuda is None else "prod.txt"
+    assert f"all 2 packages pinned in {prod}, dev.txt are installed at their pins" in out
     presets = {line.split()[0]: line.split()[1] for line in lines if line.startswith("  ")}
     assert presets["cpu"] == "yes" and presets["bf16"] == "yes" and presets["debug"] == "yes"
     assert presets["gpu"] == "no:" and presets["ddp"] == "no:" and presets["fp16"] == "no:"

@@ -145,11 +145,15 @@ def package_lines(requirements: Path | None) -> tuple[list[str], bool]:
     problems = locks.out_of_step(requirements, "{}.{}".format(*sys.version_info[:2]))
     if problems:
         return ["the locks are out of step with their .in files:", *problems], True
-    # The lock target of this platform and of the build of torch installed here.
+    # The lock target of this platform and of the build of torch installed here; a CPU machine
+    # synced from a fallback CPU lock (PyPI's torch, see locks.CPU_FALLBACK_MARK) has the CUDA build.
+    cpu_fallback = locks.is_cpu_fallback(requirements / "prod-cpu.txt")
     if sys.platform == "darwin":
         target = "macos"
+    elif torch.version.cuda is None or (cpu_fallback and not torch.cuda.is_available()):
+        target = "cpu"
     else:
-        target = "cpu" if torch.version.cuda is None else "gpu"
+        target = "gpu"
     try:
         lock_files = locks.locks_for(requirements, target)
     except Refusal as error:
