@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
+from {{ cookiecutter.package_name }}.infra import locks
 from {{ cookiecutter.package_name }}.infra.cli import main
 
 Refused = Callable[[list[str]], str]
@@ -29,3 +31,22 @@ def refused(capsys: pytest.CaptureFixture[str]) -> Refused:
         return capsys.readouterr().err
 
     return run
+
+
+def write_locks(folder: Path, pins: dict[str, str]) -> Path:
+    """A requirements folder whose prod and dev locks pin `pins` (torch at the installed version).
+
+    Where the installed torch is PyPI's build (not +cpu), prod-cpu.txt is a marked fallback, as the
+    project's own CPU lock is where torch's CPU build could not be resolved.
+    """
+    folder.mkdir()
+    # torch's distribution version: PyPI's CUDA build says 2.13.0 there, 2.13.0+cu130 in code.
+    installed = version("torch")
+    torch_pin = f"torch=={installed} \\\n    --hash=sha256:00\n"
+    fallback = "" if "+cpu" in installed else f"{locks.CPU_FALLBACK_MARK} PyPI's torch\n"
+    (folder / "prod.txt").write_text(torch_pin)
+    (folder / "prod-cpu.txt").write_text(fallback + torch_pin)
+    (folder / "dev.txt").write_text(
+        "".join(f"{name}=={pinned} \\\n    --hash=sha256:00\n" for name, pinned in pins.items())
+    )
+    return folder

@@ -7,13 +7,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from importlib.metadata import version
 from pathlib import Path
 
 import optuna
 import pytest
 import torch
 import yaml
+from conftest import write_locks
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from {{ cookiecutter.package_name }}.infra.cli import main
@@ -93,11 +93,7 @@ def test_the_sweep_minimises_val_loss_when_the_sweep_file_names_no_metric(
 def test_doctor_says_its_presets_run_here(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    locks = tmp_path / "requirements"
-    locks.mkdir()
-    for name in ("prod.txt", "prod-cpu.txt", "dev.txt"):
-        # torch's distribution version: PyPI's CUDA build reports 2.13.0 there, 2.13.0+cu130 in code.
-        (locks / name).write_text(f"torch=={version('torch')} \\\n    --hash=sha256:00\n")
+    locks = write_locks(tmp_path / "requirements", {})
     main(["doctor", "--preset", "diabetes", "--preset", "cpu", "--requirements", str(locks)])
     assert "--preset diabetes --preset cpu: can run here" in capsys.readouterr().out
 
