@@ -9,7 +9,7 @@ is installed whatever happens.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import os
 import re
@@ -247,13 +247,14 @@ def test_sync_refuses_arguments_it_does_not_know(
 
 def baked_locks_module(project: Path) -> ModuleType:
     """The baked project's `locks` module (the rules its nox sessions and doctor apply)."""
-    (path,) = project.glob("src/*/infra/locks.py")
-    spec = importlib.util.spec_from_file_location(f"locks_{project.parent.name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    (package,) = (path.parent.name for path in project.glob("src/*/__init__.py"))
+    for name in [name for name in sys.modules if name.split(".")[0] == package]:
+        del sys.modules[name]  # an earlier bake's package of the same name
+    sys.path.insert(0, str(project / "src"))
+    try:
+        return importlib.import_module(f"{package}.infra.locks")
+    finally:
+        sys.path.remove(str(project / "src"))
 
 
 @pytest.mark.parametrize("python", CHOICES["python_version"])

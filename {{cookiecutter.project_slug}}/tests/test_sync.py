@@ -59,11 +59,11 @@ def conda_python(prefix: Path, package: str) -> Path:
     return python
 
 
-def stub_python(folder: Path, platform: str, machine: str) -> Path:
+def stub_python(folder: Path, platform: str, machine: str, version: str) -> Path:
     """A stub that answers the noxfile's machine probe as another system's Python would."""
     folder.mkdir()
     python = folder / "python"
-    python.write_text(f"#!/bin/sh\necho {platform} {machine} {PYTHON} unknown unknown\n")
+    python.write_text(f"#!/bin/sh\necho {platform} {machine} {version} unknown unknown\n")
     python.chmod(0o755)
     return python
 
@@ -105,14 +105,14 @@ def test_a_virtualenv_is_accepted(noxfile: ModuleType, tmp_path: Path) -> None:
 
 
 def test_windows_is_told_to_use_wsl2_in_one_line(noxfile: ModuleType, tmp_path: Path) -> None:
-    python = stub_python(tmp_path / "bin", "win32", "AMD64")
+    python = stub_python(tmp_path / "bin", "win32", "AMD64", noxfile.PYTHON)
     problem = noxfile.machine_problem(str(python), "cpu")
     assert problem.startswith("Windows is not a target of these locks: work in WSL2")
     assert "\n" not in problem
 
 
 def test_a_mac_takes_the_macos_lock_and_only_it(noxfile: ModuleType, tmp_path: Path) -> None:
-    python = stub_python(tmp_path / "bin", "darwin", "arm64")
+    python = stub_python(tmp_path / "bin", "darwin", "arm64", noxfile.PYTHON)
     assert noxfile.machine_problem(str(python), "macos") is None
     assert noxfile.machine_problem(str(python), "cpu") == (
         "this Mac takes the macos target (macos-arm64.txt): `nox -s sync -- macos`"
