@@ -29,9 +29,20 @@ def all_combinations() -> list[dict[str, str]]:
     return [combination for combination in combinations if is_valid(combination)]
 
 
-def covering_combinations() -> list[dict[str, str]]:
-    """Few valid combinations in which every answer of every option appears at least once."""
+def ci_workflow_combinations() -> list[dict[str, str]]:
+    """The bakes whose CI workflow test_clean_machine.py runs: each Python, the other defaults."""
+    defaults = {key: values[0] for key, values in CHOICES.items()}
+    return [{**defaults, "python_version": python} for python in CHOICES["python_version"]]
+
+
+def covering_combinations(
+    covered: list[dict[str, str]] | None = None,
+) -> list[dict[str, str]]:
+    """Few valid combinations in which every answer of every option appears at least once,
+    besides those of the `covered` combinations (checked elsewhere)."""
     remaining = {(key, value) for key, values in CHOICES.items() for value in values}
+    for combination in covered or []:
+        remaining -= set(combination.items())
     candidates = all_combinations()
     chosen: list[dict[str, str]] = []
     while remaining:
