@@ -103,10 +103,14 @@ def lock_names(target: str) -> str:
     }[target]
 
 
+def interpreter_says(python: str, probe: str) -> str:
+    """What `python` prints running one of the probes above."""
+    return subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True).stdout
+
+
 def machine_problem(python: str, target: str) -> str | None:
     """Why `target`'s locks cannot install into `python`'s environment, or None if they can."""
-    probe = subprocess.run([python, "-c", PROBE], capture_output=True, text=True, check=True)
-    system, machine, version, libc, libc_version = probe.stdout.split()
+    system, machine, version, libc, libc_version = interpreter_says(python, PROBE).split()
     if system in ("win32", "cygwin"):
         return (
             "Windows is not a target of these locks: work in WSL2 (Ubuntu on Windows), where the "
@@ -147,10 +151,7 @@ def environment_problem(python: str) -> str | None:
     A sync removes every package the locks do not name: in a Python that is not the project's own
     environment (a system, pyenv or Homebrew Python, conda's base) that wipes the user's packages.
     """
-    probe = subprocess.run(
-        [python, "-c", ENVIRONMENT_PROBE], capture_output=True, text=True, check=True
-    )
-    kind = json.loads(probe.stdout)
+    kind = json.loads(interpreter_says(python, ENVIRONMENT_PROBE))
     if kind["venv"] or (kind["conda"] and not kind["conda_base"]):
         return None
     what = "conda's base environment" if kind["conda"] else "not a virtualenv or conda environment"
@@ -375,11 +376,9 @@ def installer_beside(python: str, name: str) -> str | None:
 
 def say_what_changes(session: nox.Session, python: str, lock_files: list[Path]) -> None:
     """Log how many packages the sync removes, installs and changes, naming them when few."""
-    probe = subprocess.run(
-        [python, "-c", INSTALLED_PROBE], capture_output=True, text=True, check=True
-    )
     installed: dict[str, str] = {
-        canonicalize_name(name): version for name, version in json.loads(probe.stdout).items()
+        canonicalize_name(name): version
+        for name, version in json.loads(interpreter_says(python, INSTALLED_PROBE)).items()
     }
     pinned = {
         name: pin.version for lock in lock_files for name, pin in locks.read_lock(lock).items()
