@@ -1,6 +1,6 @@
-"""Checks and tasks of {{ cookiecutter.project_name }}. CI runs `nox -s lint tests`.
+"""Checks and tasks of {{ cookiecutter.project_name }}. CI runs `nox -s lint tests -- --slow`.
 
-    nox -s lint tests        pre-commit's hooks on every file, then the test suite
+    nox -s lint tests        pre-commit's hooks on every file, then the tests (-- --slow: all)
     nox -s env               create or update the conda environment (-- cpu|gpu to choose the file)
     nox -s lock              compile every requirements/*.in into its hash-checked locks
     nox -s upgrade           the same, moving pins to the newest releases (-- PACKAGE for one)
@@ -223,9 +223,11 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Run the test suite; GPU tests skip, with their reason, on machines without a GPU."""
+    """Run the test suite (`-- --slow`: the slow tests too, as CI does), a worker per core; GPU
+    tests skip, with their reason, on machines without a GPU."""
     install_locked(session)
-    session.run("pytest", *session.posargs)
+    # A test file's tests share one worker: the files' shared fixtures (a DDP launch) run once.
+    session.run("pytest", "--numprocesses=auto", "--dist=loadfile", *session.posargs)
 
 
 def compile_locks(session: nox.Session, *upgrade: str) -> None:

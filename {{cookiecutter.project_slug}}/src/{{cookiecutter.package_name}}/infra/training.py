@@ -25,7 +25,7 @@ from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from {{ cookiecutter.package_name }}.infra import cluster, defaults, hardware, presets, resume
+from {{ cookiecutter.package_name }}.infra import cluster, defaults, hardware, presets, quiet, resume
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 {%- if cookiecutter.slurm == "yes" %}
 from {{ cookiecutter.package_name }}.infra.preemption import RequeueOnSignal
@@ -166,6 +166,7 @@ def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ())
     `callbacks` join the trainer's own; the sweep passes one that reports to its trial. Without
     `run`, `args` hold no subcommand: the model, data and trainer are built and returned unused.
     """
+    quiet.install()
     files = {"default_config_files": [str(path) for path in defaults.FILES]}
     parser_kwargs: dict[str, Any] = {"prog": PROG}
     if run:
