@@ -11,7 +11,7 @@ from pathlib import Path
 INLINE_CODE = re.compile(r"`([^`\n]+)`")
 CODE_BLOCK = re.compile(r"^```[\w-]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 LINK = re.compile(r"\]\(([^)\s]+)\)")
-# `nox [options] -s NAME [NAME ...]`, up to the first option or `--` (what follows goes to the session).
+# `nox [options] -s NAME [NAME ...]`, up to the first option or `--` (the session's arguments).
 NOX = re.compile(r"\bnox\b[^#\n]*?\s-s((?:\s+[a-z][\w-]*)+)")
 MAKE = re.compile(r"\bmake ([a-z][\w-]*)")
 PACKAGE_COMMAND = re.compile(r"python -m (?:<package>|digit_classifier) ([a-z]\w*)")
@@ -67,23 +67,27 @@ def references(text: str) -> References:
 
 
 def nox_sessions(noxfile: Path) -> set[str]:
-    """The sessions a noxfile defines: its functions decorated with nox.session, by name."""
-    sessions = set()
+    """Names of the functions that noxfile.py decorates with @nox.session (or its name=...)."""
+    sessions: set[str] = set()
     for node in ast.walk(ast.parse(noxfile.read_text())):
         if not isinstance(node, ast.FunctionDef):
             continue
         for decorator in node.decorator_list:
             call = decorator if isinstance(decorator, ast.Call) else None
             target = call.func if call else decorator
-            if ast.unparse(target) == "nox.session":
-                names = [k.value for k in (call.keywords if call else []) if k.arg == "name"]
-                sessions.add(ast.literal_eval(names[0]) if names else node.name)
+            if isinstance(target, ast.Attribute) and target.attr == "session":
+                renamed = [
+                    keyword.value.value
+                    for keyword in (call.keywords if call else [])
+                    if keyword.arg == "name" and isinstance(keyword.value, ast.Constant)
+                ]
+                sessions.add(str(renamed[0]) if renamed else node.name)
     return sessions
 
 
 def package_commands(cli: Path) -> set[str]:
     """The commands of the baked command line: the keys of its two command tables."""
-    commands = set()
+    commands: set[str] = set()
     for node in ast.walk(ast.parse(cli.read_text())):
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Dict):
             target = node.targets[0] if isinstance(node, ast.Assign) else node.target

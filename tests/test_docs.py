@@ -45,14 +45,11 @@ BAKED_DOCUMENTS = [
     ".vscode/settings.json",
 ]
 TEMPLATE_DOCUMENTS = ["README.md", "docs/guide.md", "docs/gpu.md"]
-# What the template's documents name on purpose that no repository holds: the example of a user's own
-# preset, and folders of a conda environment.
-NAMED_BUT_NOT_SHIPPED = {
-    "long",
-    "src/<package>/presets/long.yaml",
-    "lib/",
-    "conda-meta/conda-*.json",
-}
+# What the template's documents name on purpose that no repository holds: the example of a user's
+# own preset, and folders of a conda environment.
+NAMED_BUT_NOT_SHIPPED = frozenset(
+    {"long", "src/<package>/presets/long.yaml", "lib/", "conda-meta/conda-*.json"}
+)
 
 
 def unknown_references(
@@ -62,7 +59,7 @@ def unknown_references(
     roots: list[Path],
     expected: frozenset[str] = frozenset(),
 ) -> list[str]:
-    """What `text` names that does not exist (beyond the `expected`), each as 'document: kind name'."""
+    """What `text` names that does not exist (beyond `expected`), each as 'document: kind name'."""
     named = references(text)
     missing = [
         *(f"nox session {name}" for name in named.sessions - known.sessions),

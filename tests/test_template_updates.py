@@ -96,7 +96,7 @@ def cruft_update(project: Path) -> None:
 
 
 def template_check(project: Path) -> subprocess.CompletedProcess[str]:
-    """The project's own `nox -s template_check`, in this environment (cruft is locked in dev.txt)."""
+    """The project's own `nox -s template_check`, in this environment (cruft: locked in dev.txt)."""
     command = [sys.executable, "-m", "nox", "--no-venv", "-s", "template_check"]
     return subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=300)
 
