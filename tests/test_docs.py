@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,16 @@ def test_reference_reader_finds_what_a_document_names() -> None:
     assert named.commands == {"fit"}
     assert named.presets == {"gpu", "bf16"}
     assert named.paths == {"requirements/dev.txt", "docs/slurm.md"}
+
+
+def test_the_guides_package_count_of_a_cpu_sync_is_that_of_the_locks() -> None:
+    guide = " ".join((TEMPLATE / "docs" / "guide.md").read_text().split())
+    (claimed,) = re.findall(r"those four locks of Python 3\.11 hold (\d+) packages today", guide)
+    locks = TEMPLATE / "{{cookiecutter.project_slug}}" / "locks" / "py3.11"
+    names = {
+        match.group(1).lower()
+        for lock in ("prod-cpu", "dev", "sweep", "tensorboard")
+        for line in (locks / f"{lock}.txt").read_text().splitlines()
+        if (match := re.match(r"([A-Za-z0-9._-]+)==", line))
+    }
+    assert int(claimed) == len(names)
