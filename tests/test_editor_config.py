@@ -271,7 +271,7 @@ def test_ci_workflow_installs_the_cpu_locks_and_runs_lint_and_tests(bake: Bake) 
     assert script.lstrip().startswith("python -m venv .venv")  # the environment sync may rewrite
     assert "pip install --quiet --require-hashes --no-deps -r requirements/dev.txt" in script
     assert "nox -s sync -- cpu" in script
-    assert script.rstrip().endswith("nox --no-venv -s lint tests")
+    assert script.rstrip().endswith("nox --no-venv -s lint tests -- --slow")  # the slow tests too
     for line in script.splitlines():
         if line.startswith("nox"):
             assert_sessions_exist(project, shlex.split(line))

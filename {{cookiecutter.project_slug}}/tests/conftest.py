@@ -14,6 +14,23 @@ from {{ cookiecutter.package_name }}.infra.cli import main
 Refused = Callable[[list[str]], str]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--slow",
+        action="store_true",
+        help="also run the tests marked slow (several processes, many epochs), as CI does",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The suite before every commit stays short; CI runs the slow tests too (`nox -s tests -- --slow`).
+    if config.getoption("--slow"):
+        return
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.skip(reason="slow: `nox -s tests -- --slow` runs it, as CI does"))
+
+
 @pytest.fixture(autouse=True)
 def in_tmp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
