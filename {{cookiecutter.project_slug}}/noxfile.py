@@ -5,6 +5,7 @@
     nox -s lock              compile every requirements/*.in into its hash-checked locks
     nox -s upgrade           the same, moving pins to the newest releases (-- PACKAGE for one)
     nox -s sync              make this environment match the locks (-- gpu|cpu|macos, --dry-run)
+    nox -s template_check    whether the template this project was made from has changes it lacks
 
 `nox --no-venv -s lint tests` runs in the current, already synced environment instead of a new one.
 Every session that installs or checks locks first makes sure they are in step with their .in files.
@@ -411,6 +412,21 @@ def env(session: nox.Session) -> None:
     if shutil.which("conda") is None:
         session.error("conda is not on PATH: install Miniforge (conda-forge.org/download) first")
     session.run("conda", "env", "update", "--file", str(environment_file), "--prune", external=True)
+
+
+@nox.session(venv_backend="none")
+def template_check(session: nox.Session) -> None:
+    """Say whether the template recorded in .cruft.json has changes this project lacks.
+
+    `cruft update` then applies them (README: "Updates of the infrastructure").
+    """
+    if not Path(".cruft.json").is_file():
+        session.error(
+            ".cruft.json is missing: `cruft link TEMPLATE_URL` records the template this project "
+            "came from"
+        )
+    use_tools_beside_this_python()
+    session.run("cruft", "check")
 
 
 def environment_problems(environment_file: Path) -> list[str]:

@@ -25,7 +25,7 @@ from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from {{ cookiecutter.package_name }}.infra import cluster, defaults, hardware, presets, quiet, resume
+from {{ cookiecutter.package_name }}.infra import cluster, defaults, presets, quiet, resume
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 {%- if cookiecutter.slurm == "yes" %}
 from {{ cookiecutter.package_name }}.infra.preemption import RequeueOnSignal
@@ -67,18 +67,15 @@ class TrainingCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         trainer = config.trainer
-        launch = cluster.detect()
-        trainer.num_nodes = cluster.resolve_num_nodes(trainer.num_nodes, launch)
         model_arguments = config.model.get("init_args") if config.get("model") else None
-        hardware.check(
+        trainer.num_nodes = cluster.check_start(
             trainer.accelerator,
             trainer.devices,
             trainer.precision,
-            strategy=trainer.strategy,
-            num_nodes=trainer.num_nodes,
+            trainer.strategy,
+            trainer.num_nodes,
             compile_model=bool(model_arguments and model_arguments.get("compile")),
         )
-        cluster.check(trainer.accelerator, trainer.devices, trainer.num_nodes, launch)
         torch.set_float32_matmul_precision(config.float32_matmul_precision)
         checkpoint = config.checkpoint
         if checkpoint.filename is None and checkpoint.monitor:
