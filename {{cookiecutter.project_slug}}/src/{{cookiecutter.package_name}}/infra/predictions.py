@@ -26,6 +26,10 @@ class PredictionsFile(BasePredictionWriter):
         batch_indices: Sequence[Any],
     ) -> None:
         folder = Path(str(trainer.log_dir))  # a collective call under DDP: every rank must make it
-        name = "predictions.pt" if trainer.world_size == 1 else f"predictions-rank{trainer.global_rank}.pt"
+        name = (
+            "predictions.pt"
+            if trainer.world_size == 1
+            else f"predictions-rank{trainer.global_rank}.pt"
+        )
         atomic_save({"predictions": predictions, "batch_indices": batch_indices}, folder / name)
         print(f"Predictions ({len(predictions)} batches): {folder / name}", flush=True)

@@ -4,7 +4,7 @@ A new run's `version_N` is made with `mkdir`, which fails when the folder exists
 started together get different folders by construction. The process that runs in a folder holds an
 exclusive `flock` on `run.lock` there, which names its PID: a second process is refused, and the
 kernel drops the lock when its holder dies, so a lock left by a killed process is simply taken over.
-The lock file goes when the run ends; a folder left empty by a refused command goes with it.
+The lock file goes when the run ends; a folder made by a refused command goes with it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,30 +24,42 @@ VERSION = re.compile(r"version_(\d+)")
 
 @dataclass
 class HeldFolder:
-    """A run folder this process holds: the open, locked `run.lock` and whether we made the folder."""
+    """A run folder this process holds: the open, locked `run.lock`, and the folders it made."""
 
     folder: Path
     descriptor: int
-    made: bool
+    made: list[Path]
 
 
 _held: list[HeldFolder] = []
 
 
-def new_version(root: Path) -> int:
-    """Make `root`/version_N, N one past the highest there, and return N; atomic against others."""
-    root.mkdir(parents=True, exist_ok=True)
-    numbers = [int(match.group(1)) for path in root.iterdir() if (match := VERSION.fullmatch(path.name))]
+def make_folders(folder: Path) -> list[Path]:
+    """Make `folder` and its missing parents; the ones made, innermost first."""
+    missing = [path for path in (folder, *folder.parents) if not path.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def new_version(root: Path) -> tuple[int, list[Path]]:
+    """Make `root`/version_N, N one past the highest there, atomically against other processes.
+
+    N, and the folders made (innermost first), which `hold` removes again if left empty.
+    """
+    made = make_folders(root)
+    numbers = [
+        int(match.group(1)) for path in root.iterdir() if (match := VERSION.fullmatch(path.name))
+    ]
     version = max(numbers, default=-1) + 1
     while True:
         try:
             (root / f"version_{version}").mkdir()
-            return version
+            return version, [root / f"version_{version}", *made]
         except FileExistsError:  # another command made it first: take the next one
             version += 1
 
 
-def hold(folder: Path, made: bool = False) -> None:
+def hold(folder: Path, made: list[Path] | None = None) -> None:
     """Lock `folder` for this process, or refuse in one line naming the process that holds it."""
     lock = folder / LOCK
     while True:
@@ -67,17 +80,25 @@ def hold(folder: Path, made: bool = False) -> None:
         os.close(descriptor)
     os.ftruncate(descriptor, 0)
     os.write(descriptor, f"{os.getpid()}\n".encode())
-    _held.append(HeldFolder(folder, descriptor, made))
+    _held.append(HeldFolder(folder, descriptor, made or []))
 
 
-def release_all() -> None:
-    """Give up every folder this process holds: remove the lock file, and a folder we made if empty."""
+def release_all(refused: bool = False) -> None:
+    """Give up every folder this process holds: remove its lock file, and folders made if empty.
+
+    `refused`: the command was refused before it ran, so a folder it made holds only what the
+    loggers write on start-up, and goes too.
+    """
     while _held:
         held = _held.pop()
         (held.folder / LOCK).unlink(missing_ok=True)  # still locked here, so no one else's file
+        if refused and held.made:
+            shutil.rmtree(held.made[0])
         os.close(held.descriptor)
-        if held.made and not any(held.folder.iterdir()):
-            held.folder.rmdir()  # a refused command leaves no trace
+        for folder in (path for path in held.made if path.exists()):  # innermost first
+            if any(folder.iterdir()):
+                break
+            folder.rmdir()
 
 
 def holds_records(folder: Path) -> bool:

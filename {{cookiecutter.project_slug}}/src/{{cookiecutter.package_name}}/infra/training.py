@@ -127,8 +127,11 @@ class TrainingCLI(LightningCLI):
             # The run goes on in its folder, whose config.yaml already says what made it.
             self.save_config_callback = None
         if self.resuming is not None:
-            config.ckpt_path = str(self.resuming[1])
-            print(f"Resuming version_{self.resuming[0]} from {self.resuming[1]}")
+            version, checkpoint = self.resuming
+            if launched_as_rank_zero():  # held from here: a second process stops at once
+                runs.hold(checkpoint.parent.parent)
+            config.ckpt_path = str(checkpoint)
+            print(f"Resuming version_{version} from {checkpoint}")
 
     def _require_weights(self, config: Namespace) -> None:
         """validate/test/predict: refuse to evaluate untrained weights unless asked to."""
@@ -153,12 +156,13 @@ class TrainingCLI(LightningCLI):
         self._hold_run_folder()
 
     def _hold_run_folder(self) -> None:
-        """Hold the folder this command writes: a new version_N, or the run that it continues.
+        """Hold the folder this command writes: a new version_N, or check the run it continues
+        (held since parsing) before anything is written.
 
         The process that launches the others (rank 0) holds it; the others write there only
         through rank 0 (Lightning broadcasts the folder), so they need no lock.
         """
-        if any(os.environ.get(name, "0") != "0" for name in RANK_VARIABLES):
+        if not launched_as_rank_zero():
             return
         logger = self.trainer.loggers[0] if self.trainer.loggers else None
         if not isinstance(logger, (TensorBoardLogger, CSVLogger)):
@@ -169,11 +173,10 @@ class TrainingCLI(LightningCLI):
             state = resume.check_readable(checkpoint)
             resume.check_shapes(self.model.state_dict(), state["state_dict"], checkpoint)
             logger._version = version  # the resumed run's folder; the logger reads it from here
-            runs.hold(root / f"version_{version}")
             return
         if logger._version is None:  # what Lightning would pick, but made atomically
-            logger._version = runs.new_version(root)
-            runs.hold(root / f"version_{logger._version}", made=True)
+            logger._version, made = runs.new_version(root)
+            runs.hold(made[0], made)
             return
         pinned = logger._version
         folder = root / (pinned if isinstance(pinned, str) else f"version_{pinned}")
@@ -183,9 +186,7 @@ class TrainingCLI(LightningCLI):
                 "trainer.logger.init_args.version unset for a new folder, or continue that run "
                 "with --resume auto"
             )
-        made = not folder.exists()
-        folder.mkdir(parents=True, exist_ok=True)
-        runs.hold(folder, made=made)
+        runs.hold(folder, runs.make_folders(folder))
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         trainer = self._get(self.config_init, "trainer", default={})
@@ -248,7 +249,12 @@ def run_root(config: Namespace) -> Path:
     arguments = first.get("init_args") if isinstance(first, Namespace) else None
     if arguments is None or "version" not in arguments:
         raise Refusal("--resume needs a logger with versioned run folders (TensorBoard or CSV)")
-    return Path(arguments.save_dir) / arguments.name
+    return Path(arguments.save_dir, arguments.name)
+
+
+def launched_as_rank_zero() -> bool:
+    """Whether this process is the first (or only) one, by what a launcher told it, as Lightning reads it."""
+    return all(os.environ.get(name, "0") == "0" for name in RANK_VARIABLES)
 
 
 def hpc_checkpoints(folder: str | Path | None) -> bool:
@@ -282,5 +288,8 @@ def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ())
             args=presets.expand(args) if run else presets.expand(["fit", *args])[1:],
             run=run,
         )
+    except Refusal:
+        runs.release_all(refused=True)  # and the folder it made: a refused command writes nothing
+        raise
     finally:
         runs.release_all()  # the run folder this command held

@@ -20,8 +20,8 @@ class RequireTrainingBatches(Callback):
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         if stage != "fit":
             return
-        source = trainer.datamodule if trainer.datamodule is not None else pl_module
-        loader = source.train_dataloader()
+        datamodule = getattr(trainer, "datamodule", None)  # set by fit, untyped in Lightning
+        loader = (datamodule or pl_module).train_dataloader()
         if not isinstance(loader, Sized) or len(loader) > 0:
             return  # an iterable loader's length is unknown until it runs
         dataset = getattr(loader, "dataset", None)
