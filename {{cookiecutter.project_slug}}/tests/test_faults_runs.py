@@ -125,34 +125,23 @@ def test_resume_continues_with_the_runs_own_configuration_and_keeps_its_records(
     assert not (run_copy / PACKAGE / "version_0" / runs.LOCK).exists()
 
 
-def test_resume_that_changes_the_model_is_refused_and_writes_nothing(
-    run_copy: Path, refused: Refused
+@pytest.mark.parametrize(
+    ("flag", "difference"),
+    [
+        ("--model.hidden=32", "model.init_args.hidden is 32 here but 64"),
+        ("--data.batch_size=32", "data.init_args.batch_size is 32 here but 64"),
+        ("--trainer.max_epochs=5", "trainer.max_epochs is 5 here but 2"),  # the schedule's length
+    ],
+)
+def test_resume_that_changes_the_model_data_or_length_is_refused_and_writes_nothing(
+    flag: str, difference: str, run_copy: Path, refused: Refused
 ) -> None:
     before = tree(run_copy)
-    error = one_line(refused(["fit", "--resume", "auto", "--model.hidden=32", *QUIET]))
+    error = one_line(refused(["fit", "--resume", "auto", flag, *QUIET]))
     assert error == (
-        "error: --resume: model.init_args.hidden is 32 here but 64 in the run it continues "
-        f"({RUN / 'config.yaml'}); a run keeps its model, data and length: drop the flag, or "
-        "start a new run without --resume"
+        f"error: --resume: {difference} in the run it continues ({RUN / 'config.yaml'}); a run "
+        "keeps its model, data and length: drop the flag, or start a new run without --resume"
     )
-    assert tree(run_copy) == before
-
-
-def test_resume_that_changes_the_data_is_refused_and_writes_nothing(
-    run_copy: Path, refused: Refused
-) -> None:
-    before = tree(run_copy)
-    error = one_line(refused(["fit", "--resume", "auto", "--data.batch_size=32", *QUIET]))
-    assert "data.init_args.batch_size is 32 here but 64 in the run it continues" in error
-    assert tree(run_copy) == before
-
-
-def test_resume_that_extends_the_run_is_refused_and_writes_nothing(
-    run_copy: Path, refused: Refused
-) -> None:
-    before = tree(run_copy)
-    error = one_line(refused(["fit", "--resume", "auto", "--trainer.max_epochs=5", *QUIET]))
-    assert "trainer.max_epochs is 5 here but 2 in the run it continues" in error
     assert tree(run_copy) == before
 
 
