@@ -53,8 +53,9 @@ class TrainingCLI(LightningCLI):
     Every command writes into a run folder of its own (runs.py), or into the run it resumes.
     """
 
-    # The run `fit --resume` continues: (version, last.ckpt), set while parsing.
+    # The run `fit --resume` continues: (version, last.ckpt), and what that checkpoint holds.
     resuming: tuple[int, Path] | None = None
+    resumed_state: dict[str, Any] = {}
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument(
@@ -95,6 +96,7 @@ class TrainingCLI(LightningCLI):
         saved = self.resuming[1].parent.parent / "config.yaml"
         if not saved.is_file():
             raise Refusal(f"cannot resume {saved.parent}: it has no config.yaml; start a new run")
+        self.resumed_state = resume.check_readable(self.resuming[1])  # before even the lock file
         at = list(args).index("fit") + 1  # the run's own file first; flags given now win over it
         super().parse_arguments(parser, [*args[:at], "--config", str(saved), *args[at:]])
         original = parser.parse_args(["fit", "--config", str(saved)])
@@ -170,8 +172,8 @@ class TrainingCLI(LightningCLI):
         root = Path(logger.root_dir)
         if self.resuming is not None:
             version, checkpoint = self.resuming
-            state = resume.check_readable(checkpoint)
-            resume.check_shapes(self.model.state_dict(), state["state_dict"], checkpoint)
+            saved = self.resumed_state["state_dict"]
+            resume.check_shapes(self.model.state_dict(), saved, checkpoint)
             logger._version = version  # the resumed run's folder; the logger reads it from here
             return
         if logger._version is None:  # what Lightning would pick, but made atomically
