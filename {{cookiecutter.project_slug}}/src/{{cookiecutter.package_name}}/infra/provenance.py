@@ -109,5 +109,8 @@ class RunProvenance(Callback):
             (folder / f"git{suffix}.diff").write_text(git["diff"])
             record["git"] = {**git, "diff": f"git{suffix}.diff"}  # the file beside this one
         (folder / f"provenance{suffix}.json").write_text(json.dumps(record, indent=2))
+        started = folder / "provenance.json"
+        if self.continuing and started.is_file():
+            record = json.loads(started.read_text())  # the run's columns say how it started
         for logger in trainer.loggers:
             logger.log_hyperparams({"provenance": summary(record)})
