@@ -28,7 +28,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.plugins.io import CheckpointIO
 
-from {{ cookiecutter.package_name }}.infra import cluster, defaults, hardware, presets, resume, runs
+from {{ cookiecutter.package_name }}.infra import cluster, defaults, presets, quiet, resume, runs
 from {{ cookiecutter.package_name }}.infra.checkpoints import AtomicCheckpointIO, LastCheckpoint
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 {%- if cookiecutter.slurm == "yes" %}
@@ -105,18 +105,15 @@ class TrainingCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         trainer = config.trainer
-        launch = cluster.detect()
-        trainer.num_nodes = cluster.resolve_num_nodes(trainer.num_nodes, launch)
         model_arguments = config.model.get("init_args") if config.get("model") else None
-        hardware.check(
+        trainer.num_nodes = cluster.check_start(
             trainer.accelerator,
             trainer.devices,
             trainer.precision,
-            strategy=trainer.strategy,
-            num_nodes=trainer.num_nodes,
+            trainer.strategy,
+            trainer.num_nodes,
             compile_model=bool(model_arguments and model_arguments.get("compile")),
         )
-        cluster.check(trainer.accelerator, trainer.devices, trainer.num_nodes, launch)
         torch.set_float32_matmul_precision(config.float32_matmul_precision)
         checkpoint = config.checkpoint
         if checkpoint.filename is None and checkpoint.monitor:
@@ -129,11 +126,11 @@ class TrainingCLI(LightningCLI):
             # The run goes on in its folder, whose config.yaml already says what made it.
             self.save_config_callback = None
         if self.resuming is not None:
-            version, checkpoint = self.resuming
+            version, last = self.resuming
             if launched_as_rank_zero():  # held from here: a second process stops at once
-                runs.hold(checkpoint.parent.parent)
-            config.ckpt_path = str(checkpoint)
-            print(f"Resuming version_{version} from {checkpoint}")
+                runs.hold(last.parent.parent)
+            config.ckpt_path = str(last)
+            print(f"Resuming version_{version} from {last}")
 
     def _require_weights(self, config: Namespace) -> None:
         """validate/test/predict: refuse to evaluate untrained weights unless asked to."""
@@ -270,6 +267,7 @@ def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ())
     `callbacks` join the trainer's own; the sweep passes one that reports to its trial. Without
     `run`, `args` hold no subcommand: the model, data and trainer are built and returned unused.
     """
+    quiet.install()
     files = {"default_config_files": [str(path) for path in defaults.FILES]}
     parser_kwargs: dict[str, Any] = {"prog": PROG}
     if run:
