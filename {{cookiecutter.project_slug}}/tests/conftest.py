@@ -41,7 +41,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     for item in items:
         if item.get_closest_marker("slow"):
-            item.add_marker(pytest.mark.skip(reason="slow: `nox -s tests -- --slow` runs it, as CI does"))
+            item.add_marker(
+                pytest.mark.skip(reason="slow: `nox -s tests -- --slow` runs it, as CI does")
+            )
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,6 @@ import torch
 from lightning.pytorch import LightningDataModule, LightningModule
 from torch.utils.data import DataLoader, TensorDataset
 
-
 SAMPLES = 64
 
 
@@ -44,4 +43,3 @@ class RecordSamples(LightningModule):
 
     def on_train_end(self) -> None:
         torch.save(self.seen, f"seen{self.global_rank}.pt")
-

@@ -29,9 +29,9 @@ def test_fit_reaches_the_documented_test_accuracy(fitted_run: FittedRun) -> None
 
 def test_a_run_writes_config_logs_and_checkpoints_into_one_directory(fitted_run: FittedRun) -> None:
     run = fitted_run.directory
-    assert [path.relative_to(run.parents[2]) for path in run.parents[2].glob("runs/*/version_*")] == [
-        Path("runs", "{{ cookiecutter.package_name }}", "version_0")
-    ]
+    assert [
+        path.relative_to(run.parents[2]) for path in run.parents[2].glob("runs/*/version_*")
+    ] == [Path("runs", "{{ cookiecutter.package_name }}", "version_0")]
     names = {path.name for path in run.iterdir()}
     assert {"config.yaml", "hparams.yaml", "checkpoints", "provenance.json"} <= names
     checkpoints = {path.name for path in (run / "checkpoints").iterdir()}

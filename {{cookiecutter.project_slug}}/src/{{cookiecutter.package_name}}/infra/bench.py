@@ -193,7 +193,9 @@ def out_of_sight() -> Iterator[None]:
                 logging.getLogger(name).setLevel(logging.WARNING)
             with warnings.catch_warnings():
                 # Only the training loop is timed; the module's validation_step is not meant to run.
-                warnings.filterwarnings("ignore", message="You defined a `validation_step` but have no")
+                warnings.filterwarnings(
+                    "ignore", message="You defined a `validation_step` but have no"
+                )
                 yield
         finally:
             for name, level in levels.items():
@@ -213,7 +215,7 @@ def project_workload(fit_args: list[str]) -> Workload:
         lambda: copy.deepcopy(initial),
         data.train_dataloader,
         "sample",
-        log_every_n_steps=cli.trainer.log_every_n_steps,
+        log_every_n_steps=int(cli.config["trainer"]["log_every_n_steps"]),
     )
 
 

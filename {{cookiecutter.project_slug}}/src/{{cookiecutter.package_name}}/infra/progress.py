@@ -20,7 +20,6 @@ from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.utilities.types import STEP_OUTPUT
 
-
 REDRAW_SECONDS = 0.1
 
 

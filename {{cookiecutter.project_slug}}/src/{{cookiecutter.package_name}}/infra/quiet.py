@@ -13,7 +13,10 @@ ADVERTISEMENTS = (
     "💡 Tip: For seamless cloud uploads and versioning",
 )
 # Where Lightning logs them: rank_zero_info of fabric or of pytorch, whichever set it up.
-RANK_ZERO_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
+RANK_ZERO_LOGGERS = (
+    "lightning.pytorch.utilities.rank_zero",
+    "lightning.fabric.utilities.rank_zero",
+)
 
 
 class DropAdvertisements(logging.Filter):
