@@ -1,13 +1,17 @@
-"""A callback that kills its own process, as a preempted or crashed job dies: used by test_resume.py.
+"""Callbacks that stop or stall their own process, as a preempted, crashed or busy job does.
 
-Pass it like any callback: `--trainer.callbacks+=crash.KillAtEpochStart --trainer.callbacks.epoch=3`,
-with this folder on PYTHONPATH.
+Used by test_resume.py and test_faults_runs.py. Pass them like any callback:
+`--trainer.callbacks+=crash.KillAtEpochStart --trainer.callbacks.epoch=3`, with this folder on
+PYTHONPATH.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
+from pathlib import Path
+from typing import Any
 
 from lightning.pytorch import Callback, LightningModule, Trainer
 
@@ -21,3 +25,32 @@ class KillAtEpochStart(Callback):
     def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.current_epoch == self.epoch:
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+class HoldAtFitStart(Callback):
+    """Write `started` (a path) when fit starts, then wait until the file `release` exists."""
+
+    def __init__(self, started: str, release: str) -> None:
+        self.started = Path(started)
+        self.release = Path(release)
+
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.started.write_text(str(os.getpid()))
+        while not self.release.exists():
+            time.sleep(0.05)
+
+
+class WaitForSigterm(Callback):
+    """After training batch `batch` of the first epoch, write `started` and wait for SIGTERM."""
+
+    def __init__(self, batch: int, started: str) -> None:
+        self.batch = batch
+        self.started = Path(started)
+
+    def on_train_batch_end(
+        self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        if trainer.current_epoch == 0 and batch_idx == self.batch:
+            self.started.write_text(str(os.getpid()))
+            while not trainer.received_sigterm:  # Lightning's handler sets it
+                time.sleep(0.05)

@@ -49,9 +49,9 @@ COMMANDS: dict[str, tuple[Callable[[list[str]], None], str]] = {
 }
 LIGHTNING_COMMANDS = {
     "fit": "train (--resume auto continues the latest run)",
-    "validate": "run the validation set (--ckpt_path FILE)",
-    "test": "run the test set (--ckpt_path FILE)",
-    "predict": "predict on the predict set (--ckpt_path FILE)",
+    "validate": "run the validation set (--ckpt_path FILE, or untrained)",
+    "test": "run the test set (--ckpt_path FILE, or untrained)",
+    "predict": "save predictions.pt for the predict set (--ckpt_path FILE, or untrained)",
 }
 
 

@@ -6,6 +6,11 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+# The shell's status for a process ended by SIGTERM (128 + 15): what schedulers expect to see.
+SIGTERM_STATUS = 143
+
 
 class Refusal(Exception):
     """A request refused before it runs (a bad preset, missing hardware, nothing to resume, ...).
@@ -16,9 +21,16 @@ class Refusal(Exception):
 
 @contextmanager
 def reported() -> Iterator[None]:
-    """Turn a Refusal into one `error: ...` line on stderr and exit status 2, as argparse does."""
+    """Turn a Refusal into one `error: ...` line on stderr and exit status 2, as argparse does.
+
+    Lightning ends a command stopped by SIGTERM with a SystemExit without a code, which is status
+    0: here it is 143, so `fit && test`, schedulers and containers see that it did not finish.
+    """
     try:
         yield
     except Refusal as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    except SIGTERMException:
+        print("error: stopped by SIGTERM before the end", file=sys.stderr)
+        raise SystemExit(SIGTERM_STATUS) from None

@@ -83,11 +83,16 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
 
 
 class RunProvenance(Callback):
-    """Writes provenance.json (and git.diff when the tree is dirty) into the run directory."""
+    """Writes provenance.json (and git.diff when the tree is dirty) into the run directory.
 
-    def __init__(self, seed: int | None, config: str) -> None:
+    A run that continues (`--resume`, a requeued job) keeps the record of how it started, and adds
+    provenance-resume-N.json for each continuation.
+    """
+
+    def __init__(self, seed: int | None, config: str, continuing: bool = False) -> None:
         self.seed = seed
         self.config = config
+        self.continuing = continuing
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         run_directory = trainer.log_dir  # a collective call under DDP: every rank must make it
@@ -96,10 +101,16 @@ class RunProvenance(Callback):
         record = collect(self.seed, self.config, Path.cwd())
         folder = Path(run_directory)
         folder.mkdir(parents=True, exist_ok=True)
+        suffix = ""
+        if self.continuing:
+            suffix = f"-resume-{len(list(folder.glob('provenance-resume-*.json'))) + 1}"
         git = record["git"]
         if git and git["diff"]:
-            (folder / "git.diff").write_text(git["diff"])
-            record["git"] = {**git, "diff": "git.diff"}  # the file beside this one
-        (folder / "provenance.json").write_text(json.dumps(record, indent=2))
+            (folder / f"git{suffix}.diff").write_text(git["diff"])
+            record["git"] = {**git, "diff": f"git{suffix}.diff"}  # the file beside this one
+        (folder / f"provenance{suffix}.json").write_text(json.dumps(record, indent=2))
+        started = folder / "provenance.json"
+        if self.continuing and started.is_file():
+            record = json.loads(started.read_text())  # the run's columns say how it started
         for logger in trainer.loggers:
             logger.log_hyperparams({"provenance": summary(record)})

@@ -2,19 +2,27 @@
 
 The latest run is the highest `version_N` under the logger's folder that holds `checkpoints/last.ckpt`.
 Resuming restores the model, optimizer, scheduler and loop state from that checkpoint, and points the
-logger at the same version, so logs and checkpoints continue in the same run directory.
+logger at the same version, so logs and checkpoints continue in the same run directory. The run's own
+`config.yaml` is the configuration: flags may change how it runs (devices, precision, logging), but
+not what it trains (model, data) or for how long (its learning-rate schedule spans the whole run).
+Every check here reads only, so a refused resume leaves the run's files as they were.
 """
 
 from __future__ import annotations
 
 import re
+import zipfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 
 MODES = ("never", "auto", "auto-or-fresh")
+# What a resumed run must keep: what it trains, and the length its schedule was built for.
+FIXED = ("model", "data", "trainer.max_epochs", "trainer.max_steps")
 
 
 def latest_checkpoint(runs: Path) -> tuple[int, Path] | None:
@@ -27,11 +35,19 @@ def latest_checkpoint(runs: Path) -> tuple[int, Path] | None:
     return max(versions, default=None)
 
 
-def check_readable(checkpoint: Path) -> None:
-    """Fail now, before anything is written, if `checkpoint` is not a loadable checkpoint."""
+def check_readable(checkpoint: Path) -> dict[str, Any]:
+    """The checkpoint's contents; refused now, before anything is written, if it is damaged.
+
+    torch.load checks neither the tensors' bytes nor, with mmap, that they are all there; the zip
+    archive torch writes keeps a CRC of every member, so reading them all finds any damaged byte.
+    """
     try:
+        with zipfile.ZipFile(checkpoint) as archive:
+            damaged = archive.testzip()
+        if damaged is not None:
+            raise ValueError(f"{damaged} does not match its checksum")
         state = torch.load(checkpoint, map_location="cpu", weights_only=False, mmap=True)
-    except Exception as error:  # torch raises many kinds for a damaged file
+    except Exception as error:  # zipfile and torch raise many kinds for a damaged file
         raise Refusal(
             f"checkpoint {checkpoint} cannot be read ({type(error).__name__}: {error}); "
             "move it away to resume from an older run, or start fresh without --resume"
@@ -41,6 +57,42 @@ def check_readable(checkpoint: Path) -> None:
             f"checkpoint {checkpoint} is not a full training checkpoint (no model or loop state); "
             "move it away, or start fresh without --resume"
         )
+    return state
+
+
+def flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"model.init_args.hidden": 64, ...}: nested mappings as dotted keys."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def check_unchanged(current: Mapping[str, Any], saved: Mapping[str, Any], config: Path) -> None:
+    """Refuse, naming the first difference, a resume that would change what the run trains."""
+    here, there = flatten(current), flatten(saved)
+    for key in sorted(set(here) | set(there)):
+        fixed = any(key == name or key.startswith(f"{name}.") for name in FIXED)
+        if fixed and here.get(key) != there.get(key):
+            raise Refusal(
+                f"--resume: {key} is {here.get(key)!r} here but {there.get(key)!r} in the run it "
+                f"continues ({config}); a run keeps its model, data and length: drop the flag, "
+                "or start a new run without --resume"
+            )
+
+
+def check_shapes(model: Mapping[str, Any], saved: Mapping[str, Any], checkpoint: Path) -> None:
+    """Refuse a checkpoint whose tensors do not fit the model (its code changed since)."""
+    for name, tensor in model.items():
+        if name in saved and tuple(saved[name].shape) != tuple(tensor.shape):
+            raise Refusal(
+                f"checkpoint {checkpoint} does not fit the model: {name} is "
+                f"{tuple(saved[name].shape)} there, {tuple(tensor.shape)} here; "
+                "resume with the code that made it, or start a new run without --resume"
+            )
 
 
 def find(mode: str, runs: Path) -> tuple[int, Path] | None:
@@ -56,5 +108,4 @@ def find(mode: str, runs: Path) -> tuple[int, Path] | None:
             )
         print(f"Nothing to resume under {runs}: starting a new run.")
         return None
-    check_readable(found[1])
     return found

@@ -12,6 +12,7 @@ What this needs from your code is configuration, never an import:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,21 +25,37 @@ from lightning.fabric.plugins.environments.slurm import SLURMEnvironment
 from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.plugins.io import CheckpointIO
 
-from {{ cookiecutter.package_name }}.infra import cluster, defaults, presets, quiet, resume
+from {{ cookiecutter.package_name }}.infra import cluster, defaults, presets, quiet, resume, runs
+from {{ cookiecutter.package_name }}.infra.checkpoints import AtomicCheckpointIO, LastCheckpoint
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 {%- if cookiecutter.slurm == "yes" %}
 from {{ cookiecutter.package_name }}.infra.preemption import RequeueOnSignal
 {%- endif %}
+from {{ cookiecutter.package_name }}.infra.predictions import PredictionsFile
 from {{ cookiecutter.package_name }}.infra.progress import LiveLossProgressBar
 from {{ cookiecutter.package_name }}.infra.provenance import RunProvenance
+from {{ cookiecutter.package_name }}.infra.training_batches import RequireTrainingBatches
 
 PROG = "python -m {{ cookiecutter.package_name }}"
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
+# `--ckpt_path untrained`: validate, test or predict the model's initial weights, on purpose.
+UNTRAINED = "untrained"
+# Where a launcher (torchrun, srun, Lightning's own DDP) tells a process its rank, as Lightning reads it.
+RANK_VARIABLES = ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")
 
 
 class TrainingCLI(LightningCLI):
-    """LightningCLI with the project's defaults, best-checkpoint tracking and a preflight check."""
+    """LightningCLI with the project's defaults, best-checkpoint tracking and a preflight check.
+
+    Every command writes into a run folder of its own (runs.py), or into the run it resumes.
+    """
+
+    # The run `fit --resume` continues: (version, last.ckpt), and what that checkpoint holds.
+    resuming: tuple[int, Path] | None = None
+    resumed_state: dict[str, Any] = {}
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument(
@@ -52,17 +69,38 @@ class TrainingCLI(LightningCLI):
             choices=resume.MODES,
             default="never",
             help="fit only: 'auto' continues the latest run from its last.ckpt (an error if there "
-            "is none); 'auto-or-fresh' starts a new run when there is none.",
+            "is none), with that run's own config.yaml; 'auto-or-fresh' starts a new run when "
+            "there is none.",
         )
         # Configurable as --checkpoint.*, and added to the trainer only when checkpointing is on.
         # The metric and its mode come from config.yaml: they depend on what your module logs.
         parser.add_class_arguments(ModelCheckpoint, "checkpoint", instantiate=True)
         parser.set_defaults(
             {
-                "checkpoint.save_last": False,  # see latest_checkpoint() for last.ckpt
+                "checkpoint.save_last": False,  # see LastCheckpoint for last.ckpt
                 "checkpoint.auto_insert_metric_name": False,
             }
         )
+
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        """Parse; for `fit --resume`, parse again on top of the resumed run's own config.yaml."""
+        super().parse_arguments(parser, args)
+        if self.config.get("subcommand") != "fit" or self.config.fit.resume == "never":
+            return
+        config = self.config.fit
+        if config.ckpt_path is not None:
+            raise Refusal("give either --resume or --ckpt_path, not both")
+        self.resuming = resume.find(config.resume, run_root(config))
+        if self.resuming is None:
+            return
+        saved = self.resuming[1].parent.parent / "config.yaml"
+        if not saved.is_file():
+            raise Refusal(f"cannot resume {saved.parent}: it has no config.yaml; start a new run")
+        self.resumed_state = resume.check_readable(self.resuming[1])  # before even the lock file
+        at = list(args).index("fit") + 1  # the run's own file first; flags given now win over it
+        super().parse_arguments(parser, [*args[:at], "--config", str(saved), *args[at:]])
+        original = parser.parse_args(["fit", "--config", str(saved)])
+        resume.check_unchanged(self.config.fit.as_dict(), original.fit.as_dict(), saved)
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
@@ -82,38 +120,90 @@ class TrainingCLI(LightningCLI):
             checkpoint.filename = checkpoint_filename(checkpoint.monitor)
         if trainer.fast_dev_run:
             trainer.logger = False  # fast_dev_run would replace them; some write files on creation
-        if self.subcommand == "fit":
-            self._resume(config)
+        if self.subcommand != "fit":
+            self._require_weights(config)
+        elif self.resuming is not None or hpc_checkpoints(trainer.default_root_dir):
+            # The run goes on in its folder, whose config.yaml already says what made it.
+            self.save_config_callback = None
+        if self.resuming is not None:
+            version, last = self.resuming
+            if launched_as_rank_zero():  # held from here: a second process stops at once
+                runs.hold(last.parent.parent)
+            config.ckpt_path = str(last)
+            print(f"Resuming version_{version} from {last}")
 
-    def _resume(self, config: Namespace) -> None:
-        """Point ckpt_path and the logger's version at the run that --resume picks."""
-        if config.resume != "never" and config.ckpt_path is not None:
-            raise Refusal("give either --resume or --ckpt_path, not both")
-        logger = config.trainer.logger
-        first = logger[0] if isinstance(logger, list) and logger else logger  # the run directory's
-        arguments = first.get("init_args") if isinstance(first, Namespace) else None
-        if config.resume == "never":
+    def _require_weights(self, config: Namespace) -> None:
+        """validate/test/predict: refuse to evaluate untrained weights unless asked to."""
+        if config.ckpt_path is None:
+            raise Refusal(
+                f"{self.subcommand} needs trained weights: give --ckpt_path FILE (a run's "
+                f"checkpoints/*.ckpt), or --ckpt_path {UNTRAINED} to use the model's initial weights"
+            )
+        if config.ckpt_path == UNTRAINED:
+            config.ckpt_path = None
+
+    def before_fit(self) -> None:
+        self._hold_run_folder()
+
+    def before_validate(self) -> None:
+        self._hold_run_folder()
+
+    def before_test(self) -> None:
+        self._hold_run_folder()
+
+    def before_predict(self) -> None:
+        self._hold_run_folder()
+
+    def _hold_run_folder(self) -> None:
+        """Hold the folder this command writes: a new version_N, or check the run it continues
+        (held since parsing) before anything is written.
+
+        The process that launches the others (rank 0) holds it; the others write there only
+        through rank 0 (Lightning broadcasts the folder), so they need no lock.
+        """
+        if not launched_as_rank_zero():
             return
-        if arguments is None or "version" not in arguments:
-            raise Refusal("--resume needs a logger with versioned run folders (TensorBoard or CSV)")
-        found = resume.find(config.resume, Path(arguments.save_dir) / arguments.name)
-        if found is not None:
-            arguments.version, config.ckpt_path = found[0], str(found[1])
-            self.save_config_kwargs["overwrite"] = True  # the resumed run's config.yaml
-            print(f"Resuming version_{found[0]} from {found[1]}")
+        logger = self.trainer.loggers[0] if self.trainer.loggers else None
+        if not isinstance(logger, (TensorBoardLogger, CSVLogger)):
+            return
+        root = Path(logger.root_dir)
+        if self.resuming is not None:
+            version, checkpoint = self.resuming
+            saved = self.resumed_state["state_dict"]
+            resume.check_shapes(self.model.state_dict(), saved, checkpoint)
+            logger._version = version  # the resumed run's folder; the logger reads it from here
+            return
+        if logger._version is None:  # what Lightning would pick, but made atomically
+            logger._version, made = runs.new_version(root)
+            runs.hold(made[0], made)
+            return
+        pinned = logger._version
+        folder = root / (pinned if isinstance(pinned, str) else f"version_{pinned}")
+        if runs.holds_records(folder) and not hpc_checkpoints(self.trainer.default_root_dir):
+            raise Refusal(
+                f"run folder {folder} already holds another run; leave "
+                "trainer.logger.init_args.version unset for a new folder, or continue that run "
+                "with --resume auto"
+            )
+        runs.hold(folder, runs.make_folders(folder))
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         trainer = self._get(self.config_init, "trainer", default={})
         callbacks = trainer.get("callbacks") or []
         callbacks = list(callbacks) if isinstance(callbacks, list) else [callbacks]
+        if self.subcommand == "fit":  # first: it refuses before any other callback writes
+            callbacks.insert(0, RequireTrainingBatches())
+        if self.subcommand == "predict":
+            callbacks.append(PredictionsFile())
         # fast_dev_run turns logging and checkpoints off; a checkpoint folder would be left empty.
         if trainer.get("enable_checkpointing") is not False and not trainer.get("fast_dev_run"):
-            callbacks += [self._get(self.config_init, "checkpoint"), latest_checkpoint()]
+            callbacks += [self._get(self.config_init, "checkpoint"), LastCheckpoint()]
         if trainer.get("logger") and not trainer.get("fast_dev_run"):
             config = self.config.get(str(self.subcommand), self.config)
             # The same text SaveConfigCallback writes to config.yaml, so their hashes agree.
             dumped = self._parser(self.subcommand).dump(config, skip_none=False)
-            callbacks.append(RunProvenance(config.seed_everything, dumped))
+            continuing = self.subcommand == "fit" and self.save_config_callback is None
+            callbacks.append(RunProvenance(config.seed_everything, dumped, continuing))
         has_bar = any(isinstance(callback, ProgressBar) for callback in callbacks)
         if trainer.get("enable_progress_bar") is not False and not has_bar:
             callbacks.append(LiveLossProgressBar())
@@ -127,6 +217,10 @@ class TrainingCLI(LightningCLI):
             plugins = list(plugins) if isinstance(plugins, list) else [plugins]
             kwargs["plugins"] = [*plugins, SLURMEnvironment(auto_requeue=False)]
 {%- endif %}
+        plugins = kwargs.get("plugins", trainer.get("plugins")) or []
+        plugins = list(plugins) if isinstance(plugins, list) else [plugins]
+        if not any(isinstance(plugin, CheckpointIO) for plugin in plugins):
+            kwargs["plugins"] = [*plugins, AtomicCheckpointIO()]
         return super().instantiate_trainer(callbacks=callbacks, **kwargs)
 
     def after_fit(self) -> None:
@@ -147,14 +241,24 @@ def checkpoint_filename(monitor: str) -> str:
     return "epoch{epoch:03d}-" + monitor.replace("/", "_") + "{" + monitor + ":.4f}"
 
 
-def latest_checkpoint() -> ModelCheckpoint:
-    """checkpoints/last.ckpt, rewritten after every epoch: what `--resume auto` continues from.
+def run_root(config: Namespace) -> Path:
+    """save_dir/name of the first logger, where the run folders are; refused for other loggers."""
+    logger = config.trainer.logger
+    first = logger[0] if isinstance(logger, list) and logger else logger  # the run directory's
+    arguments = first.get("init_args") if isinstance(first, Namespace) else None
+    if arguments is None or "version" not in arguments:
+        raise Refusal("--resume needs a logger with versioned run folders (TensorBoard or CSV)")
+    return Path(arguments.save_dir, arguments.name)
 
-    ModelCheckpoint's own save_last only rewrites it when the monitored metric improves.
-    """
-    return ModelCheckpoint(
-        filename="last", monitor=None, save_top_k=1, enable_version_counter=False
-    )
+
+def launched_as_rank_zero() -> bool:
+    """Whether this process is the first (or only) one, by what a launcher told it, as Lightning reads it."""
+    return all(os.environ.get(name, "0") == "0" for name in RANK_VARIABLES)
+
+
+def hpc_checkpoints(folder: str | Path | None) -> bool:
+    """Whether `folder` holds a preemption checkpoint, which Lightning resumes a requeued job from."""
+    return folder is not None and any(Path(folder).glob("hpc_ckpt_*.ckpt"))
 
 
 def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ()) -> TrainingCLI:
@@ -170,16 +274,22 @@ def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ())
         parser_kwargs.update({command: files for command in SUBCOMMANDS})
     else:
         parser_kwargs.update(files)
-    return TrainingCLI(
-        # Subclass mode: any LightningModule and LightningDataModule, named in the configuration.
-        model_class=None,
-        datamodule_class=None,
-        seed_everything_default=0,
-        trainer_defaults={"callbacks": list(callbacks)} if callbacks else None,
-        # A requeued SLURM job resumes into its own run directory and saves the same config again.
-        save_config_kwargs={"overwrite": True},
-        parser_kwargs=parser_kwargs,
-        # Presets go after a subcommand; without one, expand them as if after `fit`.
-        args=presets.expand(args) if run else presets.expand(["fit", *args])[1:],
-        run=run,
-    )
+    try:
+        return TrainingCLI(
+            # Subclass mode: any LightningModule and LightningDataModule, named in the configuration.
+            model_class=None,
+            datamodule_class=None,
+            seed_everything_default=0,
+            trainer_defaults={"callbacks": list(callbacks)} if callbacks else None,
+            # A command never overwrites a run's config.yaml; a resumed run keeps its own.
+            save_config_kwargs={"overwrite": False},
+            parser_kwargs=parser_kwargs,
+            # Presets go after a subcommand; without one, expand them as if after `fit`.
+            args=presets.expand(args) if run else presets.expand(["fit", *args])[1:],
+            run=run,
+        )
+    except Refusal:
+        runs.release_all(refused=True)  # and the folder it made: a refused command writes nothing
+        raise
+    finally:
+        runs.release_all()  # the run folder this command held

@@ -1,0 +1,66 @@
+"""Checkpoints that are whole or absent: written beside their final name, then renamed into place.
+
+Lightning's own writer stages a checkpoint in the system's temporary folder and moves it, which is
+a copy when that folder is on another disk: a full disk or a kill mid-copy leaves a truncated
+`last.ckpt`. Here the file is written and synced in its own folder, then renamed, which is atomic.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.fabric.utilities.types import _PATH
+from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+
+def atomic_save(value: Any, path: Path) -> None:
+    """torch.save to `.NAME.partial` beside `path`, fsync, then rename onto `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with partial.open("wb") as file:
+            torch.save(value, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)  # the last whole file stays as it was
+        raise
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint writer, with atomic_save in place of its copy from a temporary folder."""
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: _PATH, storage_options: Any | None = None
+    ) -> None:
+        atomic_save(checkpoint, Path(path))
+
+
+class LastCheckpoint(ModelCheckpoint):
+    """checkpoints/last.ckpt after every epoch, and when SIGTERM stops training mid-epoch.
+
+    ModelCheckpoint's own save_last only rewrites it when the monitored metric improves. Lightning
+    stops at the end of a step on SIGTERM (every rank at the same step); saving then lets
+    `fit --resume auto` continue from that step.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(filename="last", monitor=None, save_top_k=1, enable_version_counter=False)
+
+    def on_exception(
+        self, trainer: Trainer, pl_module: LightningModule, exception: BaseException
+    ) -> None:
+        if not isinstance(exception, SIGTERMException) or self.dirpath is None:
+            return
+        path = Path(self.dirpath) / "last.ckpt"
+        trainer.save_checkpoint(path)  # every rank calls it; rank 0 writes
+        if trainer.is_global_zero:
+            print(f"Stopped by SIGTERM; saved {path}", file=sys.stderr, flush=True)

@@ -1,0 +1,106 @@
+"""Run folders: each belongs to one run, held by one process at a time.
+
+A new run's `version_N` is made with `mkdir`, which fails when the folder exists, so two commands
+started together get different folders by construction. The process that runs in a folder holds an
+exclusive `flock` on `run.lock` there, which names its PID: a second process is refused, and the
+kernel drops the lock when its holder dies, so a lock left by a killed process is simply taken over.
+The lock file goes when the run ends; a folder made by a refused command goes with it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from {{ cookiecutter.package_name }}.infra.errors import Refusal
+
+LOCK = "run.lock"
+VERSION = re.compile(r"version_(\d+)")
+
+
+@dataclass
+class HeldFolder:
+    """A run folder this process holds: the open, locked `run.lock`, and the folders it made."""
+
+    folder: Path
+    descriptor: int
+    made: list[Path]
+
+
+_held: list[HeldFolder] = []
+
+
+def make_folders(folder: Path) -> list[Path]:
+    """Make `folder` and its missing parents; the ones made, innermost first."""
+    missing = [path for path in (folder, *folder.parents) if not path.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def new_version(root: Path) -> tuple[int, list[Path]]:
+    """Make `root`/version_N, N one past the highest there, atomically against other processes.
+
+    N, and the folders made (innermost first), which `hold` removes again if left empty.
+    """
+    made = make_folders(root)
+    numbers = [
+        int(match.group(1)) for path in root.iterdir() if (match := VERSION.fullmatch(path.name))
+    ]
+    version = max(numbers, default=-1) + 1
+    while True:
+        try:
+            (root / f"version_{version}").mkdir()
+            return version, [root / f"version_{version}", *made]
+        except FileExistsError:  # another command made it first: take the next one
+            version += 1
+
+
+def hold(folder: Path, made: list[Path] | None = None) -> None:
+    """Lock `folder` for this process, or refuse in one line naming the process that holds it."""
+    lock = folder / LOCK
+    while True:
+        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(descriptor, 64).decode(errors="replace").strip() or "unknown"
+            os.close(descriptor)
+            raise Refusal(
+                f"run folder {folder} is in use by process {holder} ({lock}); wait for it to "
+                "end, or start a new run without --resume"
+            ) from None
+        # The holder before us may have removed the file between our open and our lock: then this
+        # lock guards nothing, so try again on the file that is there now.
+        if os.path.exists(lock) and os.path.samestat(os.fstat(descriptor), os.stat(lock)):
+            break
+        os.close(descriptor)
+    os.ftruncate(descriptor, 0)
+    os.write(descriptor, f"{os.getpid()}\n".encode())
+    _held.append(HeldFolder(folder, descriptor, made or []))
+
+
+def release_all(refused: bool = False) -> None:
+    """Give up every folder this process holds: remove its lock file, and folders made if empty.
+
+    `refused`: the command was refused before it ran, so a folder it made holds only what the
+    loggers write on start-up, and goes too.
+    """
+    while _held:
+        held = _held.pop()
+        (held.folder / LOCK).unlink(missing_ok=True)  # still locked here, so no one else's file
+        if refused and held.made:
+            shutil.rmtree(held.made[0])
+        os.close(held.descriptor)
+        for folder in (path for path in held.made if path.exists()):  # innermost first
+            if any(folder.iterdir()):
+                break
+            folder.rmdir()
+
+
+def holds_records(folder: Path) -> bool:
+    """Whether `folder` already holds another run's files (anything beside a lock file)."""
+    return folder.is_dir() and any(path.name != LOCK for path in folder.iterdir())

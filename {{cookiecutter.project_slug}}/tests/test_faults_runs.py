@@ -1,0 +1,347 @@
+"""Faults against run folders: each case checks the exit status, the one line a user sees, and that
+every file under runs/ is as it was, except what the command was meant to write.
+
+Most cases start from one short run fitted once (`fitted`) and copied into each test's folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import Refused
+
+from {{ cookiecutter.package_name }}.infra import runs
+from {{ cookiecutter.package_name }}.infra.checkpoints import AtomicCheckpointIO
+from {{ cookiecutter.package_name }}.infra.training import build
+
+PACKAGE = "{{ cookiecutter.package_name }}"
+QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
+SHORT = ["--trainer.limit_train_batches=2", "--trainer.limit_val_batches=1", *QUIET]
+# The fitted run trains a smaller model than the default, so a resume that forgot it would not fit.
+FITTED = ["fit", "--model.hidden=64", "--trainer.max_epochs=2", *SHORT]
+RUN = Path("runs") / PACKAGE / "version_0"
+LAST = RUN / "checkpoints" / "last.ckpt"
+TESTS = Path(__file__).parent
+
+
+def tree(folder: Path) -> dict[str, str]:
+    """sha256 of every file under `folder`, by path relative to it."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def one_line(error: str) -> str:
+    """The single `error:` line of `error`; fails when there is not exactly one line."""
+    lines = error.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), error
+    return lines[0]
+
+
+def last_line(error: str) -> str:
+    """The `error:` line that ends a process's stderr, after Lightning's start-up notes."""
+    lines = error.strip().splitlines()
+    assert [line for line in lines if line.startswith("error: ")] == lines[-1:], error[-3000:]
+    return lines[-1]
+
+
+@pytest.fixture(scope="session")
+def fitted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding runs/ with one finished two-epoch run (version_0), made once."""
+    folder = tmp_path_factory.mktemp("fitted")
+    previous = Path.cwd()
+    os.chdir(folder)
+    try:
+        build(FITTED)
+    finally:
+        os.chdir(previous)
+    return folder
+
+
+@pytest.fixture
+def run_copy(fitted: Path, in_tmp_dir: Path) -> Path:
+    """This test's own copy of the fitted run's runs/ folder, in its working folder."""
+    shutil.copytree(fitted / "runs", in_tmp_dir / "runs")
+    return in_tmp_dir / "runs"
+
+
+def subprocess_environment() -> dict[str, str]:
+    """This environment, with the tests' folder on PYTHONPATH for the callbacks of crash.py."""
+    path = os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])
+    return {**os.environ, "PYTHONPATH": path}
+
+
+def start_fit(folder: Path, *args: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", PACKAGE, "fit", *args]
+    return subprocess.Popen(
+        command,
+        cwd=folder,
+        env=subprocess_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(path: Path, process: subprocess.Popen[str], seconds: float = 240) -> None:
+    """Wait until `path` exists; fail with the process's output if it ends first."""
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            _, error = process.communicate()
+            pytest.fail(f"{path} never appeared; the process said:\n{error[-3000:]}")
+        time.sleep(0.1)
+
+
+# ---- resume: the run's own configuration, read-only checks -------------------------------------
+
+
+def test_resume_continues_with_the_runs_own_configuration_and_keeps_its_records(
+    run_copy: Path,
+) -> None:
+    before = tree(run_copy)
+    resumed = build(["fit", "--resume", "auto", *QUIET])
+    # Trained with --model.hidden=64; resumed without the flag, it is still that model.
+    assert resumed.model.hparams["hidden"] == 64
+    after = tree(run_copy)
+    for record in ("config.yaml", "provenance.json", "hparams.yaml"):
+        assert after[f"{PACKAGE}/version_0/{record}"] == before[f"{PACKAGE}/version_0/{record}"]
+    assert f"{PACKAGE}/version_0/provenance-resume-1.json" in after
+    assert not (run_copy / PACKAGE / "version_1").exists()
+    assert not (run_copy / PACKAGE / "version_0" / runs.LOCK).exists()
+
+
+@pytest.mark.parametrize(
+    ("flag", "difference"),
+    [
+        ("--model.hidden=32", "model.init_args.hidden is 32 here but 64"),
+        ("--data.batch_size=32", "data.init_args.batch_size is 32 here but 64"),
+        ("--trainer.max_epochs=5", "trainer.max_epochs is 5 here but 2"),  # the schedule's length
+    ],
+)
+def test_resume_that_changes_the_model_data_or_length_is_refused_and_writes_nothing(
+    flag: str, difference: str, run_copy: Path, refused: Refused
+) -> None:
+    before = tree(run_copy)
+    error = one_line(refused(["fit", "--resume", "auto", flag, *QUIET]))
+    assert error == (
+        f"error: --resume: {difference} in the run it continues ({RUN / 'config.yaml'}); a run "
+        "keeps its model, data and length: drop the flag, or start a new run without --resume"
+    )
+    assert tree(run_copy) == before
+
+
+def test_checkpoint_with_damaged_tensor_bytes_is_refused_and_writes_nothing(
+    run_copy: Path, refused: Refused
+) -> None:
+    last = Path.cwd() / LAST
+    with zipfile.ZipFile(last) as archive:  # the largest tensor, its data well inside the file
+        member = max(archive.infolist(), key=lambda info: info.file_size)
+    data = bytearray(last.read_bytes())
+    start = member.header_offset + 30 + len(member.filename) + len(member.extra) + 64
+    data[start : start + 256] = bytes(255 - byte for byte in data[start : start + 256])
+    last.write_bytes(bytes(data))
+    torch.load(last, weights_only=False)  # torch itself does not notice
+    before = tree(run_copy)
+    error = one_line(refused(["fit", "--resume", "auto", *QUIET]))
+    assert error.startswith(f"error: checkpoint {LAST} cannot be read (ValueError: ")
+    assert f"{member.filename} does not match its checksum" in error
+    assert tree(run_copy) == before
+
+
+def test_checkpoint_that_does_not_fit_the_model_is_refused_and_writes_nothing(
+    run_copy: Path, refused: Refused
+) -> None:
+    last = Path.cwd() / LAST
+    state = torch.load(last, weights_only=False)
+    name = next(key for key, value in state["state_dict"].items() if value.dim() == 2)
+    state["state_dict"][name] = torch.zeros(3, 3)  # as if the model's code had changed since
+    torch.save(state, last)
+    before = tree(run_copy)
+    error = one_line(refused(["fit", "--resume", "auto", *QUIET]))
+    assert error.startswith(f"error: checkpoint {LAST} does not fit the model: {name} is (3, 3)")
+    assert tree(run_copy) == before
+
+
+def test_rerunning_a_saved_config_starts_a_new_run(run_copy: Path) -> None:
+    before = tree(run_copy)
+    config = RUN / "config.yaml"
+    assert "version: null" in config.read_text()
+    rerun = build(["fit", "--config", str(config), "--trainer.max_epochs=1"])
+    assert rerun.trainer.log_dir == str(RUN.parent / "version_1")
+    after = tree(run_copy)
+    assert {path: digest for path, digest in after.items() if "version_0" in path} == before
+
+
+def test_pinned_folder_of_another_run_is_refused(run_copy: Path, refused: Refused) -> None:
+    before = tree(run_copy)
+    error = one_line(refused(["fit", "--trainer.logger.init_args.version=0", *SHORT]))
+    assert error == (
+        f"error: run folder {RUN} already holds another run; leave "
+        "trainer.logger.init_args.version unset for a new folder, or continue that run with "
+        "--resume auto"
+    )
+    assert tree(run_copy) == before
+
+
+# ---- one process per run folder ----------------------------------------------------------------
+
+
+def test_stale_lock_of_a_dead_process_is_taken_over(run_copy: Path) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True
+    )
+    lock = run_copy / PACKAGE / "version_0" / runs.LOCK
+    lock.write_text(dead.stdout.decode())
+    build(["fit", "--resume", "auto", *QUIET])
+    assert not lock.exists()
+
+
+@pytest.mark.slow
+def test_second_process_on_a_run_is_refused_while_the_first_holds_it(run_copy: Path) -> None:
+    started, release = Path.cwd() / "started", Path.cwd() / "release"
+    hold = [
+        "--trainer.callbacks+=crash.HoldAtFitStart",
+        f"--trainer.callbacks.started={started}",
+        f"--trainer.callbacks.release={release}",
+    ]
+    first = start_fit(Path.cwd(), "--resume", "auto", *QUIET, *hold)
+    try:
+        wait_for(started, first)
+        before = tree(run_copy)
+        second = start_fit(Path.cwd(), "--resume", "auto", *QUIET)
+        _, error = second.communicate(timeout=240)
+        assert tree(run_copy) == before
+    finally:
+        release.touch()
+        _, first_error = first.communicate(timeout=240)
+    assert second.returncode == 2
+    assert last_line(error) == (
+        f"error: run folder {RUN} is in use by process {first.pid} ({RUN / runs.LOCK}); wait for "
+        "it to end, or start a new run without --resume"
+    )
+    assert first.returncode == 0, first_error[-3000:]
+
+
+def _take_versions(root: Path, count: int, queue: multiprocessing.Queue[int]) -> None:
+    for _ in range(count):
+        queue.put(runs.new_version(root)[0])
+
+
+def test_versions_taken_at_once_by_two_processes_are_all_different(tmp_path: Path) -> None:
+    queue: multiprocessing.Queue[int] = multiprocessing.get_context("spawn").Queue()
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_take_versions, args=(tmp_path, 25, queue)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    taken = [queue.get(timeout=120) for _ in range(50)]
+    for worker in workers:
+        worker.join(timeout=60)
+    assert sorted(taken) == list(range(50))
+
+
+# ---- checkpoints are whole or absent -----------------------------------------------------------
+
+WRITE_PAST_A_SIZE_LIMIT = """
+import resource, signal, sys, torch
+from pathlib import Path
+from {{ cookiecutter.package_name }}.infra.checkpoints import AtomicCheckpointIO
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG, as on a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+try:
+    AtomicCheckpointIO().save_checkpoint(dict(weights=torch.ones(1_000_000)), Path(sys.argv[1]))
+except RuntimeError:  # torch's writer reports the failed write as one
+    print("write failed")
+"""
+
+
+def test_checkpoint_write_that_fails_midway_leaves_the_last_one_whole(tmp_path: Path) -> None:
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    AtomicCheckpointIO().save_checkpoint({"weights": torch.zeros(10)}, last)
+    before = tree(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", WRITE_PAST_A_SIZE_LIMIT, str(last)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.stdout.strip() == "write failed", result.stderr
+    assert tree(tmp_path) == before  # the old checkpoint, and no partial file beside it
+    assert torch.equal(torch.load(last)["weights"], torch.zeros(10))
+
+
+# ---- exit codes tell the truth -----------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_sigterm_saves_last_checkpoint_and_exits_143(in_tmp_dir: Path) -> None:
+    started = in_tmp_dir / "started"
+    wait = [
+        "--trainer.callbacks+=crash.WaitForSigterm",
+        "--trainer.callbacks.batch=2",
+        f"--trainer.callbacks.started={started}",
+    ]
+    process = start_fit(in_tmp_dir, "--trainer.max_epochs=3", *QUIET, *wait)
+    wait_for(started, process)
+    process.send_signal(signal.SIGTERM)
+    _, error = process.communicate(timeout=240)
+    assert process.returncode == 143, error[-3000:]
+    assert last_line(error) == "error: stopped by SIGTERM before the end"
+    saved = torch.load(in_tmp_dir / LAST, weights_only=False)
+    assert (saved["epoch"], saved["global_step"]) == (0, 3)  # mid-epoch, after batch 2
+    assert not (in_tmp_dir / RUN / runs.LOCK).exists()
+
+
+def test_fit_without_a_training_batch_is_refused_and_writes_nothing(
+    in_tmp_dir: Path, refused: Refused
+) -> None:
+    error = one_line(refused(["fit", "--data.batch_size=2048", *QUIET]))
+    assert error == (
+        "error: no training batches: the training set has 1257 samples, fewer than one batch; "
+        "lower data.batch_size"
+    )
+    assert list(in_tmp_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["validate", "test", "predict"])
+def test_evaluation_without_weights_is_refused_and_writes_nothing(
+    command: str, in_tmp_dir: Path, refused: Refused
+) -> None:
+    error = one_line(refused([command, *QUIET]))
+    assert error == (
+        f"error: {command} needs trained weights: give --ckpt_path FILE (a run's "
+        "checkpoints/*.ckpt), or --ckpt_path untrained to use the model's initial weights"
+    )
+    assert list(in_tmp_dir.iterdir()) == []
+
+
+def test_test_with_untrained_weights_when_asked(in_tmp_dir: Path) -> None:
+    tested = build(["test", "--ckpt_path", "untrained", "--trainer.limit_test_batches=1", *QUIET])
+    assert "test/acc" in tested.trainer.callback_metrics
+
+
+def test_predict_saves_its_predictions_in_its_own_run_folder(
+    run_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = tree(run_copy)
+    build(["predict", "--ckpt_path", str(LAST), "--trainer.limit_predict_batches=2", *QUIET])
+    saved = run_copy / PACKAGE / "version_1" / "predictions.pt"
+    assert f"Predictions (2 batches): {saved.relative_to(Path.cwd())}" in capsys.readouterr().out
+    predictions = torch.load(saved)["predictions"]
+    assert [batch.shape for batch in predictions] == [torch.Size([64])] * 2
+    after = tree(run_copy)
+    assert {path: digest for path, digest in after.items() if "version_0" in path} == before
