@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -30,9 +33,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Under pytest-xdist (`nox -s tests`), the workers share the cores instead of each taking all.
+    # Under pytest-xdist (`nox -s tests`) the workers share the cores instead of each taking all;
+    # the processes that tests start take as many threads, so a run in a test and one in a
+    # subprocess add up their floats alike (a resumed run must match an uninterrupted one).
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+    if workers > 1:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        torch.set_num_threads(threads)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -104,6 +112,24 @@ def refused(capsys: pytest.CaptureFixture[str]) -> Refused:
         return capsys.readouterr().err
 
     return run
+
+
+def killed_fit(folder: Path, at_epoch: int, fit_args: list[str]) -> None:
+    """`fit` with `fit_args` in a process of its own, in `folder`, SIGKILLed as epoch `at_epoch`
+    starts (after the previous epoch's checkpoint), as a preempted or crashed job ends."""
+    environment = {
+        **os.environ,  # crash.py, the killing callback, is importable from this folder
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    callback = [
+        "--trainer.callbacks+=crash.KillAtEpochStart",
+        f"--trainer.callbacks.epoch={at_epoch}",
+    ]
+    command = [sys.executable, "-m", "{{ cookiecutter.package_name }}", "fit", *fit_args, *callback]
+    result = subprocess.run(command, cwd=folder, env=environment, capture_output=True, timeout=300)
+    assert result.returncode == -signal.SIGKILL, result.stderr.decode()[-2000:]
 
 
 def write_locks(folder: Path, pins: dict[str, str]) -> Path:

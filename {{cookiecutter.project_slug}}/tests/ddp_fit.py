@@ -1,16 +1,18 @@
 """Helper of test_ddp.py, run as a script: several short CPU fits in one pair of DDP processes, each
-rank saving what every fit ended with (`<name>-rank<R>.pt`).
+rank saving what every fit ended with (`FOLDER/<name>/rank<R>.pt`).
 
-`ddp_fit.py DEVICES RUNS_JSON`, RUNS_JSON mapping each run's name to its fit arguments. One launch
-for all the runs: each process starts Python and imports torch once. Lightning's DDP launcher
-starts the other ranks by running this same script again, with the same arguments; the fits after
-the first reuse the processes and their process group.
+`ddp_fit.py DEVICES FOLDER RUNS_JSON`: FOLDER absolute, RUNS_JSON mapping each run's name to its
+fit arguments. One launch for all the runs: each process starts Python and imports torch once.
+Lightning's DDP launcher starts the other ranks by running this same script again, with the same
+arguments; the fits after the first reuse the processes and their process group.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from pathlib import Path
 
 import torch
 
@@ -32,13 +34,18 @@ def fit_arguments(devices: int, extra: list[str]) -> list[str]:
     ]
 
 
-def fit_and_save(devices: int, name: str, extra: list[str]) -> None:
-    cli = build(fit_arguments(devices, extra))
-    rank = cli.trainer.global_rank
-    metrics = {metric: float(value) for metric, value in cli.trainer.callback_metrics.items()}
-    torch.save({"metrics": metrics, "weights": cli.model.state_dict()}, f"{name}-rank{rank}.pt")
+def fit_and_save(devices: int, folder: Path, extra: list[str]) -> None:
+    """Fit in `folder` (made here; a run writes its config.yaml there) and save there."""
+    folder.mkdir(exist_ok=True)  # every rank makes it: they run side by side
+    with contextlib.chdir(folder):
+        cli = build(fit_arguments(devices, extra))
+        rank = cli.trainer.global_rank
+        metrics = {metric: float(value) for metric, value in cli.trainer.callback_metrics.items()}
+        torch.save({"metrics": metrics, "weights": cli.model.state_dict()}, f"rank{rank}.pt")
 
 
 if __name__ == "__main__":
-    for run_name, run_arguments in json.loads(sys.argv[2]).items():
-        fit_and_save(int(sys.argv[1]), run_name, run_arguments)
+    # An absolute folder: the launcher starts the other ranks in the folder of the first run.
+    results = Path(sys.argv[2])
+    for run_name, run_arguments in json.loads(sys.argv[3]).items():
+        fit_and_save(int(sys.argv[1]), results / run_name, run_arguments)

@@ -3,7 +3,6 @@ batch, and an ordinary data module is split between the processes."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import subprocess
 import sys
@@ -37,19 +36,18 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder with every run's results on two processes (`<run>-rank<R>.pt`) and, for the
-    examples, on one (`<run>-single-rank0.pt`)."""
+    """A folder with every run's results on two processes (`<run>/rank<R>.pt`) and, for the
+    examples, on one (`<run>-single/rank0.pt`)."""
     folder = tmp_path_factory.mktemp("ddp")
-    command = [sys.executable, str(HELPER), "2", json.dumps(RUNS)]
+    command = [sys.executable, str(HELPER), "2", str(folder), json.dumps(RUNS)]
     subprocess.run(command, cwd=folder, check=True, timeout=600)
-    with contextlib.chdir(folder):
-        for name in ("digits", "diabetes"):
-            fit_and_save(1, f"{name}-single", RUNS[name])
+    for name in ("digits", "diabetes"):
+        fit_and_save(1, folder / f"{name}-single", RUNS[name])
     return folder
 
 
 def results(folder: Path, name: str, ranks: int = 2) -> list[Results]:
-    return [torch.load(folder / f"{name}-rank{rank}.pt") for rank in range(ranks)]
+    return [torch.load(folder / name / f"rank{rank}.pt") for rank in range(ranks)]
 
 
 def test_two_cpu_processes_match_one_process_and_each_other(runs: Path) -> None:
@@ -83,7 +81,7 @@ def test_the_regression_example_matches_one_process_too(runs: Path) -> None:
 def test_a_plain_data_module_gives_the_two_processes_disjoint_shards_that_cover_the_data(
     runs: Path,
 ) -> None:
-    rank0, rank1 = (torch.load(runs / f"seen{rank}.pt") for rank in range(2))
+    rank0, rank1 = (torch.load(runs / "shards" / f"seen{rank}.pt") for rank in range(2))
     assert len(rank0) == len(rank1) == 32, "each process reads half of the 64 samples"
     assert not set(rank0) & set(rank1), "a sample was read by both processes"
     assert sorted(rank0 + rank1) == list(range(64))

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import Refused
+from conftest import Refused, killed_fit
 import torch
 
 from {{ cookiecutter.package_name }}.infra.training import build
@@ -28,22 +24,6 @@ def _weights(checkpoint: Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def _killed_fit(folder: Path, at_epoch: int) -> None:
-    environment = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]
-        ),
-    }
-    callback = [
-        "--trainer.callbacks+=crash.KillAtEpochStart",
-        f"--trainer.callbacks.epoch={at_epoch}",
-    ]
-    command = [sys.executable, "-m", PACKAGE, "fit", *EPOCHS, *QUIET, *callback]
-    result = subprocess.run(command, cwd=folder, env=environment, capture_output=True, timeout=300)
-    assert result.returncode == -signal.SIGKILL, result.stderr.decode()[-2000:]
-
-
 @pytest.mark.slow
 def test_killed_run_resumes_and_matches_an_uninterrupted_run(
     in_tmp_dir: Path, monkeypatch: pytest.MonkeyPatch
@@ -53,7 +33,7 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_run(
     monkeypatch.chdir(in_tmp_dir / "whole")
     whole = build(["fit", *EPOCHS, *QUIET])
 
-    _killed_fit(in_tmp_dir / "killed", at_epoch=2)
+    killed_fit(in_tmp_dir / "killed", 2, [*EPOCHS, *QUIET])
     monkeypatch.chdir(in_tmp_dir / "killed")
     saved = torch.load(RUN / "checkpoints" / "last.ckpt", weights_only=False)
     assert saved["epoch"] == 1  # epochs 0 and 1 done and checkpointed before the kill

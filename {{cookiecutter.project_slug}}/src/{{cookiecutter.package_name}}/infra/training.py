@@ -120,7 +120,7 @@ class TrainingCLI(LightningCLI):
             checkpoint.filename = checkpoint_filename(checkpoint.monitor)
         if trainer.fast_dev_run:
             trainer.logger = False  # fast_dev_run would replace them; some write files on creation
-        if self.subcommand != "fit":
+        if self.subcommand in ("validate", "test", "predict"):
             self._require_weights(config)
         elif self.resuming is not None or hpc_checkpoints(trainer.default_root_dir):
             # The run goes on in its folder, whose config.yaml already says what made it.
