@@ -42,6 +42,19 @@ def install() -> None:
         category=FutureWarning,
         module=r"lightning\.pytorch\.utilities\._pytree",
     )
+    # The model summary's size estimate in bf16 runs: a footnote, not a problem.
+    warnings.filterwarnings(
+        "ignore",
+        message="Precision .* is not supported by the model summary",
+        module=r"lightning\.pytorch\.utilities\.model_summary\.model_summary",
+    )
+    # A resumed run continues in its own folder on purpose; a command never writes into another
+    # run's folder (runs.py refuses it), so this is all a resume would print.
+    warnings.filterwarnings(
+        "ignore",
+        message="Checkpoint directory .* exists and is not empty",
+        module=r"lightning\.pytorch\.callbacks\.model_checkpoint",
+    )
     # Printed on any machine with SLURM's client tools installed, on every run; jobs that use SLURM
     # launch through srun, and the start-up check (cluster.py) reads their allocation itself.
     warnings.filterwarnings(
