@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+# Where launchers (torchrun, Lightning's, SLURM's srun) put a process's global rank, in the order
+# Lightning reads them.
+RANK_VARIABLES = ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")
 
 
 class Refusal(Exception):
@@ -14,11 +19,23 @@ class Refusal(Exception):
     """
 
 
+def is_rank_zero() -> bool:
+    """Whether this process is the first of its job (or runs alone)."""
+    for name in RANK_VARIABLES:
+        if name in os.environ:
+            return os.environ[name] == "0"
+    return True
+
+
 @contextmanager
 def reported() -> Iterator[None]:
-    """Turn a Refusal into one `error: ...` line on stderr and exit status 2, as argparse does."""
+    """Turn a Refusal into one `error: ...` line on stderr and exit status 2, as argparse does.
+
+    Under a launcher every process refuses the same request; only the first says so.
+    """
     try:
         yield
     except Refusal as error:
-        print(f"error: {error}", file=sys.stderr)
+        if is_rank_zero():
+            print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from jsonargparse import Namespace
+from jsonargparse import ArgumentError, Namespace
 {%- if cookiecutter.slurm == "yes" %}
 from lightning.fabric.plugins.environments.slurm import SLURMEnvironment
 {%- endif %}
@@ -25,8 +25,19 @@ from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from {{ cookiecutter.package_name }}.infra import cluster, defaults, hardware, presets, resume
+from {{ cookiecutter.package_name }}.infra import (
+    ckpt_path,
+    cluster,
+    defaults,
+    hardware,
+    loading,
+    presets,
+    resume,
+    trainer_values,
+    writable,
+)
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
+from {{ cookiecutter.package_name }}.infra.parse_errors import one_line
 {%- if cookiecutter.slurm == "yes" %}
 from {{ cookiecutter.package_name }}.infra.preemption import RequeueOnSignal
 {%- endif %}
@@ -67,6 +78,7 @@ class TrainingCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         trainer = config.trainer
+        trainer_values.check(trainer)
         launch = cluster.detect()
         trainer.num_nodes = cluster.resolve_num_nodes(trainer.num_nodes, launch)
         model_arguments = config.model.get("init_args") if config.get("model") else None
@@ -87,6 +99,32 @@ class TrainingCLI(LightningCLI):
             trainer.logger = False  # fast_dev_run would replace them; some write files on creation
         if self.subcommand == "fit":
             self._resume(config)
+        elif self.subcommand is not None:
+            ckpt_path.check(config.ckpt_path, self.subcommand)
+
+    def before_fit(self) -> None:
+        self._before_processes_start()
+
+    def before_validate(self) -> None:
+        self._before_processes_start()
+
+    def before_test(self) -> None:
+        self._before_processes_start()
+
+    def before_predict(self) -> None:
+        self._before_processes_start()
+
+    def _before_processes_start(self) -> None:
+        """Checks of the built trainer and data, in the first process before it starts the others
+        and before the run folder exists: a refusal here is one line, and nothing is written."""
+        processes = self.trainer.num_nodes * self.trainer.num_devices
+        global_batch = getattr(self.datamodule, "global_batch_size", None)
+        if isinstance(global_batch, int):
+            loading.check_global_batch(global_batch, processes)
+        logger = self.trainer.logger
+        save_dir = getattr(logger, "save_dir", None) if logger else None
+        if save_dir is not None:
+            writable.check(Path(save_dir))
 
     def _resume(self, config: Namespace) -> None:
         """Point ckpt_path and the logger's version at the run that --resume picks."""
@@ -172,16 +210,22 @@ def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ())
         parser_kwargs.update({command: files for command in SUBCOMMANDS})
     else:
         parser_kwargs.update(files)
-    return TrainingCLI(
-        # Subclass mode: any LightningModule and LightningDataModule, named in the configuration.
-        model_class=None,
-        datamodule_class=None,
-        seed_everything_default=0,
-        trainer_defaults={"callbacks": list(callbacks)} if callbacks else None,
-        # A requeued SLURM job resumes into its own run directory and saves the same config again.
-        save_config_kwargs={"overwrite": True},
-        parser_kwargs=parser_kwargs,
-        # Presets go after a subcommand; without one, expand them as if after `fit`.
-        args=presets.expand(args) if run else presets.expand(["fit", *args])[1:],
-        run=run,
-    )
+    # Parse errors come back as exceptions, so each is one line (parse_errors.py), not a usage text.
+    parser_kwargs["exit_on_error"] = False
+    try:
+        return TrainingCLI(
+            # Subclass mode: any LightningModule and LightningDataModule, named in the configuration.
+            model_class=None,
+            datamodule_class=None,
+            seed_everything_default=0,
+            trainer_defaults={"callbacks": list(callbacks)} if callbacks else None,
+            # A requeued SLURM job resumes into its own run directory, saving the same config again.
+            save_config_kwargs={"overwrite": True},
+            parser_kwargs=parser_kwargs,
+            # Presets go after a subcommand; without one, expand them as if after `fit`.
+            args=presets.expand(args) if run else presets.expand(["fit", *args])[1:],
+            run=run,
+        )
+    except ArgumentError as error:
+        command = next((arg for arg in args if arg in SUBCOMMANDS), "fit") if run else "fit"
+        raise Refusal(one_line(str(error), f"`{PROG} {command} --help` lists the options and their types")) from None
