@@ -75,6 +75,13 @@ class TrainingCLI(LightningCLI):
             }
         )
 
+    def _parse_ckpt_path(self) -> None:
+        # LightningCLI reads the hyperparameters of --ckpt_path here: check the file first.
+        subcommand = self.config.get("subcommand")
+        if subcommand:
+            ckpt_path.check(self.config[subcommand].get("ckpt_path"), subcommand)
+        super()._parse_ckpt_path()
+
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         trainer = config.trainer
@@ -99,8 +106,6 @@ class TrainingCLI(LightningCLI):
             trainer.logger = False  # fast_dev_run would replace them; some write files on creation
         if self.subcommand == "fit":
             self._resume(config)
-        elif self.subcommand is not None:
-            ckpt_path.check(config.ckpt_path, self.subcommand)
 
     def before_fit(self) -> None:
         self._before_processes_start()
