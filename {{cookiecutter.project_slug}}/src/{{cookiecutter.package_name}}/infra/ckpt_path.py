@@ -24,9 +24,9 @@ def check(ckpt_path: str | None, command: str) -> None:
         )
     try:
         state = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
-    except Exception as error:  # torch raises many kinds for a file that is not a checkpoint
+    except Exception:  # torch raises many kinds for a file that is not a checkpoint
         raise Refusal(
-            f"{command} --ckpt_path {path} is not a checkpoint ({type(error).__name__}); give a "
+            f"{command} --ckpt_path {path} is not a checkpoint (torch cannot load it); give a "
             "checkpoint of a run (runs/<name>/version_N/checkpoints/*.ckpt)"
         ) from None
     if not isinstance(state, dict) or "state_dict" not in state:
