@@ -82,5 +82,8 @@ def test_two_workers_share_one_study_and_run_no_trial_twice(
     ran = [set(re.findall(r"^trial (\d+): --", output, re.MULTILINE)) for output in outputs]
     assert all(len(numbers) == TRIALS_PER_WORKER for numbers in ran), ran
     assert set.union(*ran) == {str(number) for number in range(total)}
-    runs = sorted(path.name for path in (project / "runs" / "sweeps" / "shared").iterdir())
+    # The trials' folders are the study's own, named with the id it was made with.
+    folder = project / "runs" / "sweeps" / study.user_attrs["run_folder"]
+    assert re.fullmatch(r"shared-[0-9a-f]{8}", folder.name)
+    runs = sorted(path.name for path in folder.iterdir())
     assert runs == [f"trial-{number:04d}" for number in range(total)]

@@ -327,7 +327,10 @@ def storage_url(option: str | None) -> str:
 
 
 def check_storage(url: str) -> None:
-    """Connect once, at most CONNECT_SECONDS: a bad or unreachable URL is one line, now."""
+    """Connect once, at most CONNECT_SECONDS: a bad or unreachable URL is one line, now.
+
+    A SQLite file is only parsed: the study creates it once everything else has been checked.
+    """
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -335,10 +338,11 @@ def check_storage(url: str) -> None:
             f"storage {masked(url)} is not a database URL: give sqlite:///FILE or "
             "postgresql+psycopg://USER@HOST/DATABASE"
         ) from None
-    if parsed.get_backend_name() == "sqlite" and parsed.database:
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     postgres = parsed.get_backend_name() == "postgresql"
     try:
+        if parsed.get_backend_name() == "sqlite":
+            parsed.get_dialect()  # a file: connecting would create it before the other checks
+            return
         engine = create_engine(
             parsed, connect_args={"connect_timeout": CONNECT_SECONDS} if postgres else {}
         )
@@ -388,6 +392,8 @@ def make_study(
 ) -> optuna.Study:
     """Create the study, or join it when another worker already has (the same search only)."""
     metric, goal = objective
+    if storage_url.startswith("sqlite:///"):
+        Path(storage_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     storage = open_storage(storage_url)
     pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
     if space.min_epochs_before_pruning is not None:
