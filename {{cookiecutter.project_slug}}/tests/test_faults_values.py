@@ -161,7 +161,7 @@ def in_own_mount_namespace(setup: str, command: list[str], cwd: Path) -> tuple[l
     probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True, text=True)
     if probe.returncode != 0:
         pytest.skip(f"user namespaces are not allowed here: {probe.stderr.strip()}")
-    script = f"{setup}\n\"$@\"\necho \"exit $?\"\nfind runs -type f | sort"
+    script = f'{setup}\n"$@"\necho "exit $?"\nfind runs -type f | sort'
     result = subprocess.run(
         ["unshare", "-rm", "sh", "-c", script, "sh", *command],
         cwd=cwd,
@@ -223,9 +223,7 @@ def space_file(folder: Path, goal: str = "maximize", channels: tuple[int, ...] =
     return path
 
 
-def test_a_malformed_sweep_file_is_one_line(
-    runs: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_malformed_sweep_file_is_one_line(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
     Path("space.yaml").write_text("name: broken\nparameters: [model.channels\n")
     before = tree(runs)
     message = refusal(["sweep", "--space", "space.yaml"], capsys)

@@ -79,7 +79,9 @@ def test_a_small_sweep_runs_offline_and_prunes_a_poor_trial(in_tmp_dir: Path) ->
     assert re.fullmatch(r"test-[0-9a-f]{8}", folder.name)
     assert sorted(path.name for path in folder.iterdir()) == [f"trial-{n:04d}" for n in states]
     for trial in study.trials:
-        assert trial.user_attrs["run_folder"] == str(folder.relative_to(in_tmp_dir) / f"trial-{trial.number:04d}")
+        assert trial.user_attrs["run_folder"] == str(
+            folder.relative_to(in_tmp_dir) / f"trial-{trial.number:04d}"
+        )
         assert (folder / f"trial-{trial.number:04d}" / "config.yaml").exists()
 
 

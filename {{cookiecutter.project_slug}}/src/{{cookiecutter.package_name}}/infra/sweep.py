@@ -544,9 +544,7 @@ def main(args: list[str]) -> None:
     trainer = probe["trainer"]
     hardware.check(trainer["accelerator"], trainer["devices"], trainer["precision"])
     metric, goal = objective(space, probe)
-    study = make_study(
-        space, (metric, goal), url, study_name, options.startup_trials, options.seed
-    )
+    study = make_study(space, (metric, goal), url, study_name, options.startup_trials, options.seed)
     folder = study_folder(study)
     print(f"study {study_name} in {masked(url)}, trials in {folder}", flush=True)
     print(f"objective: {goal} {metric}", flush=True)

@@ -233,4 +233,6 @@ def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ())
         )
     except ArgumentError as error:
         command = next((arg for arg in args if arg in SUBCOMMANDS), "fit") if run else "fit"
-        raise Refusal(one_line(str(error), f"`{PROG} {command} --help` lists the options and their types")) from None
+        raise Refusal(
+            one_line(str(error), f"`{PROG} {command} --help` lists the options and their types")
+        ) from None
