@@ -81,7 +81,10 @@ def test_the_password_shows_in_no_command_line_output_or_file(
             stderr=subprocess.STDOUT,
             text=True,
         )
-        for storage, extra in (([], from_environment), (["--storage", postgres.url], from_password_file))
+        for storage, extra in (
+            ([], from_environment),
+            (["--storage", postgres.url], from_password_file),
+        )
     ]
     seen: set[str] = set()
     while any(worker.poll() is None for worker in workers):
@@ -95,7 +98,10 @@ def test_the_password_shows_in_no_command_line_output_or_file(
     assert seen and all(PASSWORD not in line for line in seen)
     assert all(PASSWORD not in output for output in outputs)
     # The worker that had the password in its URL printed the URL masked.
-    assert f"study private in postgresql+psycopg://postgres:***@127.0.0.1:{postgres.port}" in outputs[0]
+    assert (
+        f"study private in postgresql+psycopg://postgres:***@127.0.0.1:{postgres.port}"
+        in outputs[0]
+    )
     files = [path for path in (project / "runs").rglob("*") if path.is_file()]
     assert any(path.name == "config.yaml" for path in files)  # the trials did write their records
     assert [path for path in files if PASSWORD.encode() in path.read_bytes()] == []
