@@ -19,10 +19,10 @@ from pathlib import Path
 
 import optuna
 import pytest
-import yaml
 from conftest import TEMPLATE
 from cookiecutter.main import cookiecutter  # type: ignore[import-untyped]  # no type hints
 from services import PostgresServer, run_environment, start_postgres
+from test_sweep_postgres import CHANNELS, space_file
 
 PASSWORD = f"pw-{secrets.token_hex(12)}"
 
@@ -53,17 +53,7 @@ def test_the_password_shows_in_no_command_line_output_or_file(
     postgres: PostgresServer, tmp_path: Path
 ) -> None:
     project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(tmp_path)))
-    space = tmp_path / "space.yaml"
-    space.write_text(
-        yaml.safe_dump(
-            {
-                "name": "private",
-                "method": "random",
-                "metric": {"name": "val/acc", "goal": "maximize"},
-                "parameters": {"model.channels": {"values": [8, 16]}},
-            }
-        )
-    )
+    space = space_file(tmp_path, "private", {"model.channels": CHANNELS})
     password_file = tmp_path / "pgpass"
     password_file.write_text(f"127.0.0.1:{postgres.port}:postgres:postgres:{PASSWORD}\n")
     password_file.chmod(0o600)  # the client ignores a password file that others can read
