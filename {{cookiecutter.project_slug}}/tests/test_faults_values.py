@@ -98,7 +98,7 @@ BAD_VALUES = [
 ]
 
 
-@pytest.mark.parametrize(("args", "message"), BAD_VALUES, ids=lambda value: str(value))
+@pytest.mark.parametrize(("args", "message"), BAD_VALUES, ids=[" ".join(a) for a, _ in BAD_VALUES])
 def test_a_bad_value_of_the_model_data_or_trainer_is_one_line(
     args: list[str], message: str, runs: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
