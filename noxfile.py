@@ -86,7 +86,7 @@ def install_project_locks(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """black, flake8 and mypy on the template's own Python (the locked versions of the project)."""
     install_project_locks(session)
-    files = ["noxfile.py", "tests"]
+    files = ["noxfile.py", "tests", "docs"]
     session.run("black", "--check", "--diff", "--line-length=100", *files)
     session.run("flake8", "--max-line-length=100", "--extend-ignore=E203,E701,E704", *files)
     session.run("mypy", "--strict", *files)

@@ -1,10 +1,17 @@
-"""Finish the bake: drop the files of options not chosen, make the first commit, print next steps.
+"""Finish the bake: drop the files of options not chosen, record the template's source in
+.cruft.json, make the first commit, print next steps.
 
-Nothing here touches the network; a missing git only skips the commit.
+cruft renders the template through this hook too, for `cruft create` and for both sides of the diff
+that `cruft update` applies. There the hook makes no git repository (a .git/ in a render would put
+.git/index into that diff, which git apply refuses) and writes no .cruft.json (cruft writes its own).
+
+Nothing here touches the network; a missing git only skips the record and the commit.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,6 +24,14 @@ PACKAGE = {{ cookiecutter.package_name | tojson }}
 SLUG = {{ cookiecutter.project_slug | tojson }}
 AUTHOR = {{ cookiecutter.author_name | tojson }}
 EMAIL = {{ cookiecutter.author_email | tojson }}
+# The whole context (tojson twice: a Python string holding JSON, whatever the answers hold), and its
+# keys in cookiecutter.json's order (tojson sorts them).
+CONTEXT = json.loads({{ cookiecutter | tojson | tojson }})
+KEYS = {{ cookiecutter.keys() | list | tojson }}
+# cruft adds the template's commit to the context; cookiecutter never does.
+RENDERED_BY_CRUFT = "_commit" in CONTEXT
+# cookiecutter's details of this run (where it wrote, where it read): not answers, not for .cruft.json.
+RUN_DETAILS = ("_output_dir", "_repo_dir", "_checkout", "__prompts__")
 
 
 def place_locks(project: Path) -> None:
@@ -57,6 +72,61 @@ def prune(project: Path) -> None:
         (project / "tests" / "test_preemption.py").unlink()
 
 
+def git_says(folder: Path, *args: str) -> str | None:
+    """git's answer in `folder`, or None where git fails (not a repository, no such remote)."""
+    result = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def template_folder() -> Path | None:
+    """The template's folder. cookiecutter gives it as the user typed it, maybe relative to where
+    cookiecutter started; while this hook runs, cookiecutter works inside that folder."""
+    given = Path(CONTEXT["_repo_dir"])
+    if given.is_absolute():
+        return given
+    candidates = [
+        Path(f"/proc/{os.getppid()}/cwd"),  # cookiecutter's working folder (Linux)
+        Path(os.environ.get("PWD", ".")) / given,  # the shell's folder, relative to which it was typed
+        Path(CONTEXT["_output_dir"]) / given,
+    ]
+    for candidate in candidates:
+        if (candidate / "cookiecutter.json").is_file():
+            return candidate.resolve()
+    return None
+
+
+def record_template_source(project: Path) -> str:
+    """Write .cruft.json as `cruft create` does: the template's source and commit, the answers.
+
+    `cruft update` renders the answers at that commit and at the template's newest one, and applies
+    the difference to the project; `cruft check` says whether the project is behind.
+    """
+    folder = template_folder()
+    top = git_says(folder, "rev-parse", "--show-toplevel") if folder else None
+    commit = git_says(folder, "rev-parse", "HEAD") if folder else None
+    if folder is None or top is None or commit is None:
+        return (
+            f"The template ({CONTEXT['_template']}) is not a git checkout: no .cruft.json written; "
+            "`cruft link TEMPLATE_URL` records it later, for template updates."
+        )
+    # A local template is read where it is; a remote one from cookiecutter's clone of it.
+    local = CONTEXT["_repo_dir"].startswith(CONTEXT["_template"])
+    source = top if local else (git_says(folder, "remote", "get-url", "origin") or top)
+    directory = folder.resolve().relative_to(Path(top).resolve()).as_posix()
+    answers = {key: CONTEXT[key] for key in KEYS if key not in RUN_DETAILS}
+    answers |= {"_template": source, "_commit": commit}
+    record = {
+        "template": source,
+        "commit": commit,
+        "checkout": CONTEXT.get("_checkout"),
+        "context": {"cookiecutter": answers},
+        "directory": None if directory == "." else directory,
+    }
+    text = json.dumps(record, ensure_ascii=False, indent=2, separators=(",", ": ")) + "\n"
+    (project / ".cruft.json").write_text(text, encoding="utf-8")
+    return f"Recorded the template's source and commit {commit[:12]} in .cruft.json."
+
+
 def first_commit(project: Path) -> str:
     """Make the project a git repository with one commit; say what happened."""
     git = shutil.which("git")
@@ -79,6 +149,10 @@ def main() -> None:
     project = Path.cwd()
     place_locks(project)
     prune(project)
+    if RENDERED_BY_CRUFT:
+        return  # a render for cruft: no repository, no record, nothing to say (see the docstring)
+    if shutil.which("git") is not None:
+        print(record_template_source(project))
     print(first_commit(project))
     steps = [
         (f"cd {SLUG}", ""),

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
 import jsonc
 import pytest
 import yaml
-from conftest import Bake
+from conftest import TEMPLATE, Bake
 from options import all_combinations, label
 
 COMBINATIONS = all_combinations()
 
 # The files of a project baked with the defaults (package `digit_classifier`), .git/ aside.
 DEFAULT_FILES = {
+    ".cruft.json",
     ".devcontainer/Dockerfile",
     ".devcontainer/devcontainer.json",
     ".flake8",
@@ -95,6 +98,7 @@ DEFAULT_FILES = {
     "src/digit_classifier/infra/progress.py",
     "src/digit_classifier/infra/parse_errors.py",
     "src/digit_classifier/infra/provenance.py",
+    "src/digit_classifier/infra/quiet.py",
     "src/digit_classifier/infra/resume.py",
     "src/digit_classifier/infra/sweep.py",
     "src/digit_classifier/infra/torch_index.py",
@@ -119,6 +123,7 @@ DEFAULT_FILES = {
     "tests/test_layout.py",
     "tests/test_locks.py",
     "tests/test_model.py",
+    "tests/test_output.py",
     "tests/test_mps.py",
     "tests/test_preemption.py",
     "tests/test_provenance.py",
@@ -194,7 +199,8 @@ def test_baked_files_parse_and_hold_no_template_syntax(
     for name in sorted(project_files(project)):
         path = project / name
         text = path.read_text()
-        if not name.endswith(".txt"):  # locks hold only pins and hashes
+        # Locks hold only pins and hashes; .cruft.json records the context, cookiecutter's keys too.
+        if not name.endswith(".txt") and name != ".cruft.json":
             assert not TEMPLATE_SYNTAX.search(text), f"template syntax left in {name}"
         if path.suffix == ".py":
             ast.parse(text, filename=name)
@@ -244,6 +250,19 @@ def test_bake_makes_a_git_repository_with_one_commit(bake: Bake) -> None:
     assert git_output(project, "status", "--porcelain") == ""
 
 
+def test_bake_records_the_template_checkout_given_by_a_relative_path(tmp_path: Path) -> None:
+    # cookiecutter passes the template's path as typed; the record must hold it absolute.
+    output = tmp_path / "out"
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(output), TEMPLATE.name]
+    subprocess.run(command, cwd=TEMPLATE.parent, capture_output=True, check=True)
+    (project,) = output.iterdir()
+    record = json.loads((project / ".cruft.json").read_text())
+    assert record["template"] == str(TEMPLATE)
+    assert record["commit"] == git_output(TEMPLATE, "rev-parse", "HEAD").strip()
+    assert record["context"]["cookiecutter"]["package_name"] == "digit_classifier"
+    assert git_output(project, "ls-files", ".cruft.json") == ".cruft.json\n"
+
+
 def test_bake_without_git_still_succeeds(
     bake: Bake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -252,6 +271,7 @@ def test_bake_without_git_still_succeeds(
     monkeypatch.setenv("PATH", str(bin_without_git))
     project = bake()
     assert not (project / ".git").exists()
+    assert not (project / ".cruft.json").exists()  # the record needs git too: `cruft link` later
     assert (project / "pyproject.toml").exists()
 
 

@@ -6,7 +6,6 @@ clicks it; these tests click every one of them on paper, and run the ones that a
 
 from __future__ import annotations
 
-import ast
 import importlib.metadata
 import importlib.util
 import os
@@ -23,6 +22,7 @@ import jsonc
 import pytest
 import yaml
 from conftest import Bake
+from doc_references import nox_sessions
 from options import CHOICES
 
 # The ids the Marketplace gives: publisher.name, lowercase letters, digits and dashes.
@@ -45,25 +45,6 @@ PACKAGE = "digit_classifier"
 
 def read_jsonc(path: Path) -> Any:
     return jsonc.loads(path.read_text())
-
-
-def nox_sessions(noxfile: Path) -> set[str]:
-    """Names of the functions that noxfile.py decorates with @nox.session (or its name=...)."""
-    sessions: set[str] = set()
-    for node in ast.walk(ast.parse(noxfile.read_text())):
-        if not isinstance(node, ast.FunctionDef):
-            continue
-        for decorator in node.decorator_list:
-            call = decorator if isinstance(decorator, ast.Call) else None
-            target = call.func if call else decorator
-            if isinstance(target, ast.Attribute) and target.attr == "session":
-                renamed = [
-                    keyword.value.value
-                    for keyword in (call.keywords if call else [])
-                    if keyword.arg == "name" and isinstance(keyword.value, ast.Constant)
-                ]
-                sessions.add(str(renamed[0]) if renamed else node.name)
-    return sessions
 
 
 def locked_distributions(project: Path) -> set[str]:
@@ -290,7 +271,7 @@ def test_ci_workflow_installs_the_cpu_locks_and_runs_lint_and_tests(bake: Bake) 
     assert script.lstrip().startswith("python -m venv .venv")  # the environment sync may rewrite
     assert "pip install --quiet --require-hashes --no-deps -r requirements/dev.txt" in script
     assert "nox -s sync -- cpu" in script
-    assert script.rstrip().endswith("nox --no-venv -s lint tests")
+    assert script.rstrip().endswith("nox --no-venv -s lint tests -- --slow")  # the slow tests too
     for line in script.splitlines():
         if line.startswith("nox"):
             assert_sessions_exist(project, shlex.split(line))

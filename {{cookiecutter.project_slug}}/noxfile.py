@@ -1,10 +1,11 @@
-"""Checks and tasks of {{ cookiecutter.project_name }}. CI runs `nox -s lint tests`.
+"""Checks and tasks of {{ cookiecutter.project_name }}. CI runs `nox -s lint tests -- --slow`.
 
-    nox -s lint tests        pre-commit's hooks on every file, then the test suite
+    nox -s lint tests        pre-commit's hooks on every file, then the tests (-- --slow: all)
     nox -s env               create or update the conda environment (-- cpu|gpu to choose the file)
     nox -s lock              compile every requirements/*.in into its hash-checked locks
     nox -s upgrade           the same, moving pins to the newest releases (-- PACKAGE for one)
     nox -s sync              make this environment match the locks (-- gpu|cpu|macos, --dry-run)
+    nox -s template_check    whether the template this project was made from has changes it lacks
 
 `nox --no-venv -s lint tests` runs in the current, already synced environment instead of a new one.
 Every session that installs or checks locks first makes sure they are in step with their .in files.
@@ -223,9 +224,11 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Run the test suite; GPU tests skip, with their reason, on machines without a GPU."""
+    """Run the test suite (`-- --slow`: the slow tests too, as CI does), a worker per core; GPU
+    tests skip, with their reason, on machines without a GPU."""
     install_locked(session)
-    session.run("pytest", *session.posargs)
+    # A test file's tests share one worker: the files' shared fixtures (a DDP launch) run once.
+    session.run("pytest", "--numprocesses=auto", "--dist=loadfile", *session.posargs)
 
 
 def compile_locks(session: nox.Session, *upgrade: str) -> None:
@@ -409,6 +412,21 @@ def env(session: nox.Session) -> None:
     if shutil.which("conda") is None:
         session.error("conda is not on PATH: install Miniforge (conda-forge.org/download) first")
     session.run("conda", "env", "update", "--file", str(environment_file), "--prune", external=True)
+
+
+@nox.session(venv_backend="none")
+def template_check(session: nox.Session) -> None:
+    """Say whether the template recorded in .cruft.json has changes this project lacks.
+
+    `cruft update` then applies them (README: "Updates of the infrastructure").
+    """
+    if not Path(".cruft.json").is_file():
+        session.error(
+            ".cruft.json is missing: `cruft link TEMPLATE_URL` records the template this project "
+            "came from"
+        )
+    use_tools_beside_this_python()
+    session.run("cruft", "check")
 
 
 def environment_problems(environment_file: Path) -> list[str]:

@@ -2,22 +2,93 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+import torch
+from filelock import FileLock
 
 from {{ cookiecutter.package_name }}.infra import locks
 from {{ cookiecutter.package_name }}.infra.cli import main
+from {{ cookiecutter.package_name }}.infra.training import build
 
 Refused = Callable[[list[str]], str]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--slow",
+        action="store_true",
+        help="also run the tests marked slow (several processes, many epochs), as CI does",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Under pytest-xdist (`nox -s tests`), the workers share the cores instead of each taking all.
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The suite before every commit stays short; CI runs the slow tests too (`nox -s tests -- --slow`).
+    if config.getoption("--slow"):
+        return
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.skip(reason="slow: `nox -s tests -- --slow` runs it, as CI does"))
 
 
 @pytest.fixture(autouse=True)
 def in_tmp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@dataclass(frozen=True)
+class FittedRun:
+    """A finished run of the example, shared by the tests that only read it."""
+
+    directory: Path  # runs/<package>/version_0 of its own project folder: copy it to change it
+    epochs: int
+    final_metrics: dict[str, float]  # the trainer's callback metrics after the last epoch
+    test_metrics: dict[str, float]  # `test` of the best checkpoint
+
+
+FITTED_EPOCHS = 6
+
+
+@pytest.fixture(scope="session")
+def fitted_run(tmp_path_factory: pytest.TempPathFactory) -> FittedRun:
+    """`fit` of the example for a few epochs, then `test` of its best checkpoint: once per session,
+    shared by pytest-xdist's workers through a folder beside theirs (the first one trains)."""
+    shared = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        shared = shared.parent
+    project, record = shared / "fitted-run", shared / "fitted-run.json"
+    with FileLock(f"{project}.lock"):
+        if not record.exists():
+            project.mkdir()
+            quiet = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
+            with contextlib.chdir(project):
+                cli = build(["fit", f"--trainer.max_epochs={FITTED_EPOCHS}", *quiet])
+                metrics = cli.trainer.callback_metrics  # `test` replaces them
+                fields = {
+                    "directory": str(project / (cli.trainer.log_dir or "")),
+                    "final_metrics": {name: float(value) for name, value in metrics.items()},
+                }
+                tested = cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path="best")
+            fields["test_metrics"] = tested[0]
+            record.write_text(json.dumps(fields))
+    fields = json.loads(record.read_text())
+    return FittedRun(
+        Path(fields["directory"]), FITTED_EPOCHS, fields["final_metrics"], fields["test_metrics"]
+    )
 
 
 @pytest.fixture

@@ -1,11 +1,15 @@
-"""Helper of test_ddp.py, run as a script: a short CPU fit whose every rank saves what it ended with.
+"""Helper of test_ddp.py, run as a script: several short CPU fits in one pair of DDP processes, each
+rank saving what every fit ended with (`<name>-rank<R>.pt`).
 
-`ddp_fit.py DEVICES [fit arguments]`; Lightning's DDP launcher starts the other ranks by running
-this same script again, with the same arguments.
+`ddp_fit.py DEVICES RUNS_JSON`, RUNS_JSON mapping each run's name to its fit arguments. One launch
+for all the runs: each process starts Python and imports torch once. Lightning's DDP launcher
+starts the other ranks by running this same script again, with the same arguments; the fits after
+the first reuse the processes and their process group.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 
 import torch
@@ -13,26 +17,28 @@ import torch
 from {{ cookiecutter.package_name }}.infra.training import build
 
 
-def main(devices: int, extra: list[str]) -> None:
-    cli = build(
-        [
-            "fit",
-            "--trainer.accelerator=cpu",
-            f"--trainer.devices={devices}",
-            f"--trainer.strategy={'ddp' if devices > 1 else 'auto'}",
-            "--trainer.max_epochs=3",
-            "--trainer.enable_progress_bar=false",
-            "--trainer.enable_model_summary=false",
-            "--trainer.logger=false",
-            "--trainer.enable_checkpointing=false",
-            "--data.batch_size=64",
-            *extra,
-        ]
-    )
+def fit_arguments(devices: int, extra: list[str]) -> list[str]:
+    """`fit` on `devices` CPU processes, writing nothing but what the caller saves."""
+    return [
+        "fit",
+        "--trainer.accelerator=cpu",
+        f"--trainer.devices={devices}",
+        f"--trainer.strategy={'ddp' if devices > 1 else 'auto'}",
+        "--trainer.enable_progress_bar=false",
+        "--trainer.enable_model_summary=false",
+        "--trainer.logger=false",
+        "--trainer.enable_checkpointing=false",
+        *extra,
+    ]
+
+
+def fit_and_save(devices: int, name: str, extra: list[str]) -> None:
+    cli = build(fit_arguments(devices, extra))
     rank = cli.trainer.global_rank
-    metrics = {name: float(value) for name, value in cli.trainer.callback_metrics.items()}
-    torch.save({"metrics": metrics, "weights": cli.model.state_dict()}, f"rank{rank}.pt")
+    metrics = {metric: float(value) for metric, value in cli.trainer.callback_metrics.items()}
+    torch.save({"metrics": metrics, "weights": cli.model.state_dict()}, f"{name}-rank{rank}.pt")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), sys.argv[2:])
+    for run_name, run_arguments in json.loads(sys.argv[2]).items():
+        fit_and_save(int(sys.argv[1]), run_name, run_arguments)

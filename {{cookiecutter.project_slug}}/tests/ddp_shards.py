@@ -1,8 +1,7 @@
-"""Helper of test_ddp.py, run as a script: an ordinary DataModule under 2-process DDP on the CPU,
-each rank saving the indices of the samples it trained on.
+"""Classes of test_ddp.py's sharding run, named by import path as a user names their own: an
+ordinary DataModule and a module that notes which samples its rank trained on.
 
 Nothing here is distributed-aware: a plain `DataLoader(shuffle=True)`, as most data modules have.
-Lightning's DDP launcher starts the other rank by running this same script again.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ import torch
 from lightning.pytorch import LightningDataModule, LightningModule
 from torch.utils.data import DataLoader, TensorDataset
 
-from {{ cookiecutter.package_name }}.infra.training import build
 
 SAMPLES = 64
 
@@ -47,25 +45,3 @@ class RecordSamples(LightningModule):
     def on_train_end(self) -> None:
         torch.save(self.seen, f"seen{self.global_rank}.pt")
 
-
-def main() -> None:
-    build(
-        [
-            "fit",
-            # Chosen as a user chooses their own classes: by import path, nothing else changed.
-            "--model=ddp_shards.RecordSamples",
-            "--data=ddp_shards.PlainData",
-            "--trainer.accelerator=cpu",
-            "--trainer.devices=2",
-            "--trainer.strategy=ddp",
-            "--trainer.max_epochs=1",
-            "--trainer.logger=false",
-            "--trainer.enable_checkpointing=false",
-            "--trainer.enable_progress_bar=false",
-            "--trainer.enable_model_summary=false",
-        ]
-    )
-
-
-if __name__ == "__main__":
-    main()

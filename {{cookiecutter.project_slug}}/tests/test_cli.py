@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pytest
-from conftest import Refused
+from conftest import FittedRun, Refused
 import torch
 import yaml
 
@@ -21,23 +22,24 @@ DOCUMENTED_TEST_ACCURACY = 0.95
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
 
-def test_fit_reaches_the_documented_test_accuracy(in_tmp_dir: Path) -> None:
-    cli = build(["fit", "--trainer.max_epochs", "6", *QUIET])
-    results = cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path="best")
-    assert results[0]["test/acc"] >= DOCUMENTED_TEST_ACCURACY
+def test_fit_reaches_the_documented_test_accuracy(fitted_run: FittedRun) -> None:
+    assert fitted_run.epochs == 6
+    assert fitted_run.test_metrics["test/acc"] >= DOCUMENTED_TEST_ACCURACY
 
 
-def test_a_run_writes_config_logs_and_checkpoints_into_one_directory(in_tmp_dir: Path) -> None:
-    build(["fit", "--trainer.max_epochs", "1", *QUIET])
-    runs = list((in_tmp_dir / "runs").glob("*/version_*"))
-    assert len(runs) == 1
-    run = runs[0]
+def test_a_run_writes_config_logs_and_checkpoints_into_one_directory(fitted_run: FittedRun) -> None:
+    run = fitted_run.directory
+    assert [path.relative_to(run.parents[2]) for path in run.parents[2].glob("runs/*/version_*")] == [
+        Path("runs", "{{ cookiecutter.package_name }}", "version_0")
+    ]
     names = {path.name for path in run.iterdir()}
-    assert {"config.yaml", "hparams.yaml", "checkpoints"} <= names
-    assert {path.name for path in (run / "checkpoints").iterdir()} >= {"last.ckpt"}
-    assert len(list((run / "checkpoints").glob("epoch000-val_acc*.ckpt"))) == 1
+    assert {"config.yaml", "hparams.yaml", "checkpoints", "provenance.json"} <= names
+    checkpoints = {path.name for path in (run / "checkpoints").iterdir()}
+    (best,) = (name for name in checkpoints if name.startswith("epoch"))
+    assert checkpoints == {"last.ckpt", best}
+    assert re.fullmatch(r"epoch00[0-5]-val_acc0\.\d{4}\.ckpt", best)
     saved = yaml.safe_load((run / "config.yaml").read_text())
-    assert saved["trainer"]["max_epochs"] == 1
+    assert saved["trainer"]["max_epochs"] == fitted_run.epochs
 
 
 def test_every_preset_parses_and_has_a_description() -> None:

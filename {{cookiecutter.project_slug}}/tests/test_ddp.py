@@ -3,6 +3,8 @@ batch, and an ordinary data module is split between the processes."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -10,24 +12,49 @@ from typing import Any
 
 import pytest
 import torch
+from ddp_fit import fit_and_save
 
 HELPER = Path(__file__).with_name("ddp_fit.py")
-SHARDS = Path(__file__).with_name("ddp_shards.py")
 # Summing gradients over ranks instead of over one batch reorders float additions: weights after
 # 57 steps of AdamW agree to about 1e-6; 1e-4 leaves margin without hiding a wrong batch or sampler.
 WEIGHT_TOLERANCE = 1e-4
+# Each run's fit arguments; all of them train in one launch of two DDP processes.
+RUNS = {
+    "digits": ["--trainer.max_epochs=3", "--data.batch_size=64"],
+    # The second example, chosen by its preset: a model that logs val/loss and no accuracy.
+    "diabetes": ["--trainer.max_epochs=3", "--preset", "diabetes", "--data.batch_size=32"],
+    # An ordinary data module, chosen as a user chooses their own classes: by import path.
+    "shards": [
+        "--trainer.max_epochs=1",
+        "--model=ddp_shards.RecordSamples",
+        "--data=ddp_shards.PlainData",
+    ],
+}
+Results = dict[str, Any]
+
+pytestmark = pytest.mark.slow
 
 
-def _fit(devices: int, folder: Path, *extra: str) -> list[dict[str, Any]]:
-    folder.mkdir()
-    command = [sys.executable, str(HELPER), str(devices), *extra]
-    subprocess.run(command, cwd=folder, check=True, timeout=300)
-    return [torch.load(folder / f"rank{rank}.pt") for rank in range(devices)]
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with every run's results on two processes (`<run>-rank<R>.pt`) and, for the
+    examples, on one (`<run>-single-rank0.pt`)."""
+    folder = tmp_path_factory.mktemp("ddp")
+    command = [sys.executable, str(HELPER), "2", json.dumps(RUNS)]
+    subprocess.run(command, cwd=folder, check=True, timeout=600)
+    with contextlib.chdir(folder):
+        for name in ("digits", "diabetes"):
+            fit_and_save(1, f"{name}-single", RUNS[name])
+    return folder
 
 
-def test_two_cpu_processes_match_one_process_and_each_other(tmp_path: Path) -> None:
-    (single,) = _fit(1, tmp_path / "single")
-    rank0, rank1 = _fit(2, tmp_path / "ddp")
+def results(folder: Path, name: str, ranks: int = 2) -> list[Results]:
+    return [torch.load(folder / f"{name}-rank{rank}.pt") for rank in range(ranks)]
+
+
+def test_two_cpu_processes_match_one_process_and_each_other(runs: Path) -> None:
+    (single,) = results(runs, "digits-single", ranks=1)
+    rank0, rank1 = results(runs, "digits")
 
     # Validation metrics are synced across ranks; train/loss is each rank's own half-batch loss.
     synced = [name for name in rank0["metrics"] if name.startswith("val/")]
@@ -42,10 +69,9 @@ def test_two_cpu_processes_match_one_process_and_each_other(tmp_path: Path) -> N
     assert rank0["metrics"]["val/acc"] > 0.9
 
 
-def test_the_regression_example_matches_one_process_too(tmp_path: Path) -> None:
-    # The second example, chosen by its preset: a model that logs val/loss and no accuracy.
-    (single,) = _fit(1, tmp_path / "single", "--preset", "diabetes", "--data.batch_size=32")
-    rank0, rank1 = _fit(2, tmp_path / "ddp", "--preset", "diabetes", "--data.batch_size=32")
+def test_the_regression_example_matches_one_process_too(runs: Path) -> None:
+    (single,) = results(runs, "diabetes-single", ranks=1)
+    rank0, rank1 = results(runs, "diabetes")
     assert rank0["metrics"]["val/loss"] == rank1["metrics"]["val/loss"]
     for name, weight in rank0["weights"].items():
         assert torch.equal(weight, rank1["weights"][name]), f"ranks hold different {name}"
@@ -55,10 +81,9 @@ def test_the_regression_example_matches_one_process_too(tmp_path: Path) -> None:
 
 
 def test_a_plain_data_module_gives_the_two_processes_disjoint_shards_that_cover_the_data(
-    tmp_path: Path,
+    runs: Path,
 ) -> None:
-    subprocess.run([sys.executable, str(SHARDS)], cwd=tmp_path, check=True, timeout=300)
-    rank0, rank1 = (torch.load(tmp_path / f"seen{rank}.pt") for rank in range(2))
+    rank0, rank1 = (torch.load(runs / f"seen{rank}.pt") for rank in range(2))
     assert len(rank0) == len(rank1) == 32, "each process reads half of the 64 samples"
     assert not set(rank0) & set(rank1), "a sample was read by both processes"
     assert sorted(rank0 + rank1) == list(range(64))

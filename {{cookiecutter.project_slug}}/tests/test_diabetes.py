@@ -72,6 +72,7 @@ def test_resume_continues_to_the_same_weights_and_records_provenance(
     assert yaml.safe_load(config)["model"]["class_path"].endswith(".regressor.Regressor")
 
 
+@pytest.mark.slow
 def test_the_sweep_minimises_val_loss_when_the_sweep_file_names_no_metric(
     in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from importlib.metadata import version
 from pathlib import Path
 
@@ -56,6 +59,35 @@ def test_a_named_gpu_preset_exits_non_zero_saying_what_is_missing(
         "error: --preset gpu cannot run here: trainer.accelerator=gpu but no CUDA"
     )
     assert "use --preset cpu" in err
+
+
+def test_multinode_without_a_launcher_cannot_run_here_as_fit_refuses_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outside_launchers = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SLURM_", "TORCHELASTIC_"))
+    }
+    for name in os.environ.keys() - outside_launchers.keys():
+        monkeypatch.delenv(name)
+    locks = write_locks(tmp_path / "requirements", {})
+    code, out, err = doctor(["--preset", "multinode", "--requirements", str(locks)], capsys)
+    refusal = (
+        "trainer.num_nodes=-1 (the multinode preset) takes the node count from SLURM or torchrun"
+    )
+    assert code == 1
+    assert err.startswith(f"error: --preset multinode cannot run here: {refusal}")
+    assert any(line.split()[:2] == ["multinode", "no:"] for line in out.splitlines())
+    fit = subprocess.run(
+        [sys.executable, "-m", "{{ cookiecutter.package_name }}", "fit", "--preset", "multinode"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=outside_launchers,
+    )
+    assert fit.returncode != 0 and refusal in fit.stderr
+    assert list(tmp_path.iterdir()) == [tmp_path / "requirements"]  # fit wrote nothing
 
 
 def test_named_presets_that_run_here_pass(

@@ -179,6 +179,7 @@ WRITE_HINT = (
 )
 
 
+@pytest.mark.slow  # a process of its own, in its own mount namespace
 def test_a_read_only_runs_folder_is_named_with_the_fix(runs: Path) -> None:
     before = tree(runs)
     output, errors = in_own_mount_namespace(
@@ -191,6 +192,7 @@ def test_a_read_only_runs_folder_is_named_with_the_fix(runs: Path) -> None:
     assert tree(runs) == before
 
 
+@pytest.mark.slow  # a process of its own, in its own mount namespace
 def test_a_full_disk_at_the_start_is_named_with_the_fix(runs: Path) -> None:
     # A 64 KiB file system, filled: the check's probe write meets ENOSPC before any run folder.
     output, errors = in_own_mount_namespace(

@@ -117,6 +117,7 @@ def _free_port() -> int:
         return port
 
 
+@pytest.mark.slow
 def test_torchrun_script_trains_with_two_cpu_processes(in_tmp_dir: Path) -> None:
     environment = {
         "PYTHON": sys.executable,

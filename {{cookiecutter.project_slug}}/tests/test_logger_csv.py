@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
-from {{ cookiecutter.package_name }}.infra.training import build
-
-QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
+from conftest import FittedRun
 
 
-def test_metrics_csv_holds_validation_accuracy(in_tmp_dir: Path) -> None:
-    cli = build(["fit", "--trainer.max_epochs=1", *QUIET])
-    with open(Path(cli.trainer.log_dir or "") / "metrics.csv") as file:
+def test_metrics_csv_holds_validation_accuracy(fitted_run: FittedRun) -> None:
+    with open(fitted_run.directory / "metrics.csv") as file:
         rows = [row for row in csv.DictReader(file) if row["val/acc"]]
-    assert len(rows) == 1
-    assert float(rows[0]["val/acc"]) == cli.trainer.callback_metrics["val/acc"].item()
+    assert [int(row["epoch"]) for row in rows] == list(range(fitted_run.epochs))
+    assert float(rows[-1]["val/acc"]) == fitted_run.final_metrics["val/acc"]

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from {{ cookiecutter.package_name }}.infra.training import build
-
-QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
+from conftest import FittedRun
 
 
-def test_tensorboard_events_hold_validation_accuracy(in_tmp_dir: Path) -> None:
-    cli = build(["fit", "--trainer.max_epochs=1", *QUIET])
-    events = EventAccumulator(cli.trainer.log_dir or "")
+def test_tensorboard_events_hold_validation_accuracy(fitted_run: FittedRun) -> None:
+    events = EventAccumulator(str(fitted_run.directory))
     events.Reload()
     accuracy = events.Scalars("val/acc")
-    assert len(accuracy) == 1
-    assert accuracy[0].value == cli.trainer.callback_metrics["val/acc"].item()
+    assert [event.step for event in accuracy] == sorted({event.step for event in accuracy})
+    assert len(accuracy) == fitted_run.epochs
+    assert accuracy[-1].value == fitted_run.final_metrics["val/acc"]

@@ -44,6 +44,7 @@ def _killed_fit(folder: Path, at_epoch: int) -> None:
     assert result.returncode == -signal.SIGKILL, result.stderr.decode()[-2000:]
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_and_matches_an_uninterrupted_run(
     in_tmp_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

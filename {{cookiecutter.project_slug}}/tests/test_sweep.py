@@ -55,6 +55,7 @@ def test_wandb_sweep_file_parameters_are_arguments_of_fit() -> None:
     assert sweep.fit_config(fixed)["trainer"]["logger"]["class_path"].endswith("WandbLogger")
 
 
+@pytest.mark.slow
 def test_a_small_sweep_runs_offline_and_prunes_a_poor_trial(in_tmp_dir: Path) -> None:
     # A learning rate of 1e-5 learns next to nothing in two epochs: the median rule stops it.
     space = _space(

@@ -11,7 +11,7 @@ it: `Trainer.fit` with the module's own optimizer, the project's logger on and t
 showing a live loss. Only the steps after a warm-up are timed, with one device synchronisation at
 each end of the window.
 
-    python -m {{ cookiecutter.package_name }} bench      # every workload and setting
+    python -m {{ cookiecutter.package_name }} bench      # every workload and setting (on a CPU: `project` only)
     python -m {{ cookiecutter.package_name }} bench --workloads gpt --settings bf16 compile
     python -m {{ cookiecutter.package_name }} bench --workloads project --data.batch_size 256
 """
@@ -19,9 +19,12 @@ each end of the window.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import importlib
 import itertools
+import logging
+import os
 import tempfile
 import time
 import warnings
@@ -56,6 +59,9 @@ SETTINGS: dict[str, tuple[str, bool]] = {
 }
 AUTOCAST_DTYPES = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
 REFERENCES = ("cnn", "gpt")
+# Lightning's loggers of information lines (devices found, "Loading train_dataloader ..."), which
+# would interleave with bench's table.
+LIGHTNING_LOGGERS = ("lightning.pytorch", "lightning.fabric")
 
 
 class TinyGPT(nn.Module):
@@ -145,6 +151,7 @@ class Workload:
     make_module: Callable[[], LightningModule]  # a fresh module with the same weights every time
     make_loader: Callable[[], DataLoader[Any]]
     unit: str
+    log_every_n_steps: int = 50  # Lightning's default; the project workload's comes from its config
 
 
 def reference(
@@ -175,15 +182,39 @@ def reference_workload(name: str) -> Workload:
     )
 
 
+@contextlib.contextmanager
+def out_of_sight() -> Iterator[None]:
+    """The progress bar drawn into nothing and Lightning's information lines held back: the bar
+    still does all its work, only bench's table reaches the terminal."""
+    levels = {name: logging.getLogger(name).level for name in LIGHTNING_LOGGERS}
+    with open(os.devnull, "w") as nowhere, contextlib.redirect_stdout(nowhere):
+        try:
+            for name in LIGHTNING_LOGGERS:
+                logging.getLogger(name).setLevel(logging.WARNING)
+            with warnings.catch_warnings():
+                # Only the training loop is timed; the module's validation_step is not meant to run.
+                warnings.filterwarnings("ignore", message="You defined a `validation_step` but have no")
+                yield
+        finally:
+            for name, level in levels.items():
+                logging.getLogger(name).setLevel(level)
+
+
 def project_workload(fit_args: list[str]) -> Workload:
     """The configured model and data module: what `fit` with `fit_args` would train."""
-    cli = build([*fit_args, "--trainer.logger=false"], run=False)
+    with out_of_sight():
+        cli = build([*fit_args, "--trainer.logger=false"], run=False)
     data = cli.datamodule
     if data is None:
         raise Refusal("the project workload needs a data module: set data.class_path or --data")
     data.setup("fit")
     initial = copy.deepcopy(cli.model)  # untrained: each loop starts from these weights
-    return Workload(lambda: copy.deepcopy(initial), data.train_dataloader, "sample")
+    return Workload(
+        lambda: copy.deepcopy(initial),
+        data.train_dataloader,
+        "sample",
+        log_every_n_steps=cli.trainer.log_every_n_steps,
+    )
 
 
 def fresh_module(workload: Workload, device: torch.device, compile_module: bool) -> LightningModule:
@@ -302,13 +333,14 @@ def lightning_loop(
     precision, compile_module = SETTINGS[setting]
     module = fresh_module(workload, device, compile_module)
     timer = StepWindowTimer(warmup)
-    with tempfile.TemporaryDirectory() as save_dir:
+    with tempfile.TemporaryDirectory() as save_dir, out_of_sight():
         trainer = Trainer(
             accelerator=device.type,
             devices=1,
             precision=precision,  # type: ignore[arg-type]  # one of Lightning's precision names
             max_steps=warmup + steps,
             logger=project_loggers(save_dir),
+            log_every_n_steps=workload.log_every_n_steps,
             callbacks=[LiveLossProgressBar(), timer],
             enable_checkpointing=False,
             enable_model_summary=False,
@@ -342,8 +374,13 @@ def arguments(args: list[str]) -> tuple[argparse.Namespace, list[str]]:
         "workload, as for fit.",
         allow_abbrev=False,
     )
-    workloads = ["project", *REFERENCES]
-    parser.add_argument("--workloads", nargs="+", choices=workloads, default=workloads)
+    parser.add_argument(
+        "--workloads",
+        nargs="+",
+        choices=["project", *REFERENCES],
+        help="default: all on a GPU; on a CPU `project` only (the references are GPU-sized: "
+        "seconds a step on a CPU)",
+    )
     parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
     parser.add_argument("--warmup", type=int, default=15, help="untimed steps first")
     parser.add_argument("--steps", type=int, default=60, help="timed steps")
@@ -365,6 +402,19 @@ def chosen_device(name: str) -> torch.device:
     return device
 
 
+def chosen_workloads(options: argparse.Namespace, device: torch.device) -> list[str]:
+    """The workloads asked for; by default all of them on a GPU and the project's alone on a CPU."""
+    if options.workloads:
+        return list(options.workloads)
+    if device.type == "cuda":
+        return ["project", *REFERENCES]
+    print(
+        f"cpu: the project workload only; the reference workloads ({', '.join(REFERENCES)}) are "
+        "sized for a GPU and take seconds a step here (--workloads project cnn gpt runs them)"
+    )
+    return ["project"]
+
+
 def main(args: list[str]) -> None:
     """`bench`: print one row per workload and setting with both throughputs and their ratio."""
     options, fit_args = arguments(args)
@@ -374,8 +424,9 @@ def main(args: list[str]) -> None:
             raise Refusal(f"bench {option} {value}: give {lowest} or more")
     torch.set_float32_matmul_precision("high")  # TF32 in both loops, as the gpu preset sets it
     print(f"device: {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}")
+    workloads = chosen_workloads(options, device)
     print(f"{'workload':9} {'setting':8} {'plain loop':>17} {'this project':>17} {'ratio':>6}")
-    for name in options.workloads:
+    for name in workloads:
         workload = project_workload(fit_args) if name == "project" else reference_workload(name)
         ceiling = input_ceiling(workload, device, options.steps)
         unit = f"{workload.unit}/s"

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from collections.abc import Callable
 
 import torch
 
-from {{ cookiecutter.package_name }}.infra import bench, doctor, presets
+from {{ cookiecutter.package_name }}.infra import bench, doctor, presets, quiet
 from {{ cookiecutter.package_name }}.infra.errors import Refusal, reported
 from {{ cookiecutter.package_name }}.infra.training import PROG, SUBCOMMANDS, build
 
@@ -83,9 +82,7 @@ def main(args: list[str] | None = None) -> None:
     if argv[0] in ("-h", "--help"):
         print(usage(), end="")
         return
-    # We hand LightningCLI the command line after expanding presets; its "args and sys.argv" warning
-    # is for callers that pass unrelated arguments, which is not the case here.
-    warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+    quiet.install()
     with reported():
         if argv[0] in COMMANDS:
             COMMANDS[argv[0]][0](argv[1:])

@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from {{ cookiecutter.package_name }}.infra import hardware
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 from {{ cookiecutter.package_name }}.infra.hardware import processes_per_node, uses_cuda
 
@@ -112,3 +113,31 @@ def check(accelerator: Any, devices: Any, num_nodes: int, launch: Launch | None)
     else:
         fix = f"set --trainer.num_nodes {launch.nodes}, or use --preset multinode, which reads it"
     raise Refusal(f"{summary}: {fix}")
+
+
+def check_start(
+    accelerator: Any,
+    devices: Any,
+    precision: Any,
+    strategy: Any,
+    num_nodes: int,
+    compile_model: bool,
+) -> int:
+    """The start-up check of `fit` and the other commands: the trainer settings against this
+    machine (hardware.check) and against the launcher (check). `doctor --preset` runs it too, so it
+    says "cannot run here" exactly where a command would refuse.
+
+    Raise Refusal naming the setting to change; return num_nodes with -1 resolved.
+    """
+    launch = detect()
+    num_nodes = resolve_num_nodes(num_nodes, launch)
+    hardware.check(
+        accelerator,
+        devices,
+        precision,
+        strategy=strategy,
+        num_nodes=num_nodes,
+        compile_model=compile_model,
+    )
+    check(accelerator, devices, num_nodes, launch)
+    return num_nodes

@@ -19,16 +19,21 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import torch
 
-from {{ cookiecutter.package_name }}.infra import defaults, hardware, locks, presets
+from {{ cookiecutter.package_name }}.infra import cluster, defaults, hardware, locks, presets
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 from {{ cookiecutter.package_name }}.infra.training import PROG
 
 # What Lightning's Trainer uses when neither defaults.yaml nor a preset sets the field.
-TRAINER_DEFAULTS = {"accelerator": "auto", "devices": "auto", "precision": "32-true"}
+TRAINER_DEFAULTS = {
+    "accelerator": "auto",
+    "devices": "auto",
+    "precision": "32-true",
+    "strategy": "auto",
+    "num_nodes": 1,
+}
 LABEL_WIDTH = 15
 
 
@@ -122,17 +127,15 @@ def nccl_support() -> str:
     return "not available" + ("; DDP on the CPU uses gloo" if gloo else "")
 
 
-def trainer_settings(names: list[str]) -> dict[str, Any]:
-    """The trainer's accelerator, devices and precision after the defaults and these presets."""
-    trainer = defaults.load([presets.path(name) for name in names]).get("trainer") or {}
-    return {key: trainer.get(key, default) for key, default in TRAINER_DEFAULTS.items()}
-
-
 def preset_problem(names: list[str]) -> str | None:
-    """Why these presets, together, cannot run on this machine; None if they can."""
-    settings = trainer_settings(names)
+    """Why these presets, together, cannot run here (as fit would refuse them); None if they can."""
+    config = defaults.load([presets.path(name) for name in names])
+    trainer = config.get("trainer") or {}
+    settings = {key: trainer.get(key, default) for key, default in TRAINER_DEFAULTS.items()}
+    model = config.get("model") or {}
+    compile_model = model.get("compile", (model.get("init_args") or {}).get("compile", False))
     try:
-        hardware.check(settings["accelerator"], settings["devices"], settings["precision"])
+        cluster.check_start(**settings, compile_model=bool(compile_model))
     except Refusal as error:
         return str(error)
     return None

@@ -1,13 +1,18 @@
-"""A progress bar that shows the training loss without stalling the GPU.
+"""A progress bar that shows the training loss without stalling the GPU or the loop.
 
 Putting a metric on the bar the usual way (`self.log(..., prog_bar=True)`) copies it to the CPU every
 step, which blocks the host until the GPU has caught up: up to 20% of the throughput of a small model.
-This bar starts a non-blocking copy of each step's loss into pinned memory and shows the newest copy
-that has already arrived, at most a step or two old.
+This bar starts a non-blocking copy of the loss into pinned memory and shows the newest copy that has
+already arrived.
+
+Lightning's bar also redraws after every step (collecting the metrics and writing to the terminal),
+which costs a model of a few milliseconds a step about a tenth of its speed. This one redraws at most
+ten times a second, and at the end of each epoch, which the eye cannot tell apart.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import torch
@@ -16,13 +21,18 @@ from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.utilities.types import STEP_OUTPUT
 
 
+REDRAW_SECONDS = 0.1
+
+
 class LiveLossProgressBar(TQDMProgressBar):
-    """TQDM bar with a `loss` field fed by asynchronous device-to-host copies."""
+    """TQDM bar with a `loss` field fed by asynchronous device-to-host copies, redrawn at most every
+    `REDRAW_SECONDS` during training."""
 
     def __init__(self, refresh_rate: int = 1) -> None:
         super().__init__(refresh_rate=refresh_rate)
         self._in_flight: list[tuple[torch.Tensor, torch.cuda.Event | None]] = []
         self._shown: float | None = None
+        self._drawn_at = 0.0
 
     def on_train_batch_end(
         self,
@@ -32,6 +42,11 @@ class LiveLossProgressBar(TQDMProgressBar):
         batch: Any,
         batch_idx: int,
     ) -> None:
+        now = time.monotonic()
+        last = batch_idx + 1 == self.total_train_batches
+        if now - self._drawn_at < REDRAW_SECONDS and not last:
+            return
+        self._drawn_at = now
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
         if isinstance(loss, torch.Tensor):
             self._start_copy(loss.detach())

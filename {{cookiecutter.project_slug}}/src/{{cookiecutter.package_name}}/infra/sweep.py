@@ -532,7 +532,6 @@ def parse_options(args: list[str]) -> tuple[argparse.Namespace, list[str]]:
 def main(args: list[str]) -> None:
     """`sweep`: check everything, then run `--trials` trials of the study."""
     options, fit_args = parse_options(args)
-    warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
     warnings.filterwarnings("ignore", category=ExperimentalWarning)  # heartbeats and retries
     space = load_space(options.space)
     study_name = options.study or space.name

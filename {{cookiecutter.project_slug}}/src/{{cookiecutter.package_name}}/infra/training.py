@@ -29,9 +29,9 @@ from {{ cookiecutter.package_name }}.infra import (
     ckpt_path,
     cluster,
     defaults,
-    hardware,
     loading,
     presets,
+    quiet,
     resume,
     trainer_values,
     writable,
@@ -86,18 +86,15 @@ class TrainingCLI(LightningCLI):
         config = self.config[self.subcommand] if self.subcommand else self.config
         trainer = config.trainer
         trainer_values.check(trainer)
-        launch = cluster.detect()
-        trainer.num_nodes = cluster.resolve_num_nodes(trainer.num_nodes, launch)
         model_arguments = config.model.get("init_args") if config.get("model") else None
-        hardware.check(
+        trainer.num_nodes = cluster.check_start(
             trainer.accelerator,
             trainer.devices,
             trainer.precision,
-            strategy=trainer.strategy,
-            num_nodes=trainer.num_nodes,
+            trainer.strategy,
+            trainer.num_nodes,
             compile_model=bool(model_arguments and model_arguments.get("compile")),
         )
-        cluster.check(trainer.accelerator, trainer.devices, trainer.num_nodes, launch)
         torch.set_float32_matmul_precision(config.float32_matmul_precision)
         checkpoint = config.checkpoint
         if checkpoint.filename is None and checkpoint.monitor:
@@ -209,6 +206,7 @@ def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ())
     `callbacks` join the trainer's own; the sweep passes one that reports to its trial. Without
     `run`, `args` hold no subcommand: the model, data and trainer are built and returned unused.
     """
+    quiet.install()
     files = {"default_config_files": [str(path) for path in defaults.FILES]}
     parser_kwargs: dict[str, Any] = {"prog": PROG}
     if run:

@@ -1,0 +1,145 @@
+"""What each part of a baked project's training loop costs per step, on a CPU.
+
+Run inside a baked project's environment, from its folder:
+
+    python path/to/fsdl-template/docs/step_overhead.py [--steps 400] [--repeats 3]
+
+It trains the project's configured model on its own data loader, as `bench`'s project workload
+does, in loops that add one part at a time: a plain PyTorch loop; Lightning alone; the project's
+logger; the progress bar as Lightning draws it (a redraw after every step) and as the project draws
+it (at most ten a second); the checkpoint and provenance callbacks of `fit`. Each loop's time is the
+process's CPU time over the timed steps, with one thread, so other work on a shared machine counts
+less than in wall time; the table shows the best of the repeats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+from lightning.pytorch import Callback, Trainer
+
+Loop = Callable[[], float]
+
+
+def project_modules() -> tuple[Any, Any, Any, Any]:
+    """The baked package's bench, progress, provenance and training modules (its name varies)."""
+    (package,) = (
+        entry.name
+        for entry in os.scandir("src")
+        if os.path.exists(os.path.join(entry.path, "infra", "bench.py"))
+    )
+    return tuple(  # type: ignore[return-value]
+        importlib.import_module(f"{package}.infra.{name}")
+        for name in ("bench", "progress", "provenance", "training")
+    )
+
+
+class CPUTimer(Callback):
+    """CPU time of the steps after `warmup`, per step."""
+
+    def __init__(self, warmup: int, steps: int) -> None:
+        self.warmup, self.steps = warmup, steps
+        self.start = self.per_step = 0.0
+
+    def on_train_batch_start(self, trainer: Trainer, *_: Any) -> None:
+        if trainer.global_step == self.warmup:
+            self.start = time.process_time()
+
+    def on_train_batch_end(self, trainer: Trainer, *_: Any) -> None:
+        if trainer.global_step == self.warmup + self.steps:
+            self.per_step = (time.process_time() - self.start) / self.steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=3)
+    options = parser.parse_args()
+    torch.set_num_threads(1)
+    bench, progress, provenance, training = project_modules()
+    workload = bench.project_workload([])
+    warmup: int = options.warmup
+    steps: int = options.steps
+
+    def plain() -> float:
+        module = workload.make_module().train()
+        optimizer = bench.optimizer_for(module)
+        batches = bench.endless(workload.make_loader())
+        start = 0.0
+        for step in range(warmup + steps):
+            if step == warmup:
+                start = time.process_time()
+            loss = module.training_step(next(batches), step)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        return (time.process_time() - start) / steps
+
+    def lightning(logger: bool, bar: Callback | None, fit_callbacks: bool) -> Loop:
+        def loop() -> float:
+            timer = CPUTimer(warmup, steps)
+            callbacks: list[Callback] = [timer, *([bar] if bar else [])]
+            with tempfile.TemporaryDirectory() as folder, contextlib.chdir(folder):
+                if fit_callbacks:
+                    checkpoint = training.ModelCheckpoint(monitor="train/loss", mode="min")
+                    callbacks += [checkpoint, training.latest_checkpoint()]
+                    callbacks.append(provenance.RunProvenance(0, "{}"))
+                trainer = Trainer(
+                    accelerator="cpu",
+                    devices=1,
+                    max_steps=warmup + steps + 1,
+                    logger=bench.project_loggers(folder) if logger else False,
+                    log_every_n_steps=workload.log_every_n_steps,
+                    callbacks=callbacks,
+                    enable_checkpointing=fit_callbacks,
+                    enable_progress_bar=bar is not None,
+                    enable_model_summary=False,
+                    num_sanity_val_steps=0,
+                    limit_val_batches=0,
+                )
+                with bench.out_of_sight():
+                    trainer.fit(workload.make_module(), train_dataloaders=workload.make_loader())
+            return float(timer.per_step)
+
+        return loop
+
+    @contextlib.contextmanager
+    def redraw_limit(seconds: float) -> Iterator[None]:
+        saved, progress.REDRAW_SECONDS = progress.REDRAW_SECONDS, seconds
+        try:
+            yield
+        finally:
+            progress.REDRAW_SECONDS = saved
+
+    throttle = progress.REDRAW_SECONDS
+    loops: dict[str, Callable[[], float]] = {
+        "plain PyTorch loop": plain,
+        "Lightning alone": lightning(False, None, False),
+        "+ logger": lightning(True, None, False),
+        "+ bar, redrawn every step": lightning(True, progress.LiveLossProgressBar(), False),
+        "+ bar, redrawn <= 10/s": lightning(True, progress.LiveLossProgressBar(), False),
+        "+ checkpoints, provenance": lightning(True, progress.LiveLossProgressBar(), True),
+    }
+    best: dict[str, float] = {}
+    for _ in range(options.repeats):
+        for name, loop in loops.items():
+            seconds = 0.0 if name == "+ bar, redrawn every step" else throttle
+            with redraw_limit(seconds):
+                best[name] = min(best.get(name, float("inf")), loop())
+    plain_time = best["plain PyTorch loop"]
+    print(f"{'loop':28} {'ms/step':>8} {'ratio':>6}")
+    for name, per_step in best.items():
+        print(f"{name:28} {per_step * 1e3:8.3f} {plain_time / per_step:6.3f}")
+
+
+if __name__ == "__main__":
+    main()

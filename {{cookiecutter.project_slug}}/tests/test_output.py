@@ -1,0 +1,24 @@
+"""What a user reads: a run prints what it did, not advertisements or warnings they cannot act on."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+# How Python (and Lightning, which drops the category) prints a warning: "path/file.py:12: ...".
+WARNING_LINE = re.compile(r"\.py:\d+: ")
+ADVERTISEMENT = re.compile(r"Tip:|litlogger|litmodels")
+
+
+def test_a_debug_fit_prints_no_warning_and_no_advertisement(in_tmp_dir: Path) -> None:
+    # A real process, as a user starts it: warnings reach the terminal as they would for them.
+    command = [sys.executable, "-m", "{{ cookiecutter.package_name }}", "fit", "--preset", "debug"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = (result.stdout + result.stderr).splitlines()
+    assert [line for line in lines if WARNING_LINE.search(line)] == []
+    assert [line for line in lines if ADVERTISEMENT.search(line)] == []
+    # What it did is still there: the bar with its live loss, and the validation accuracy.
+    assert any("loss=" in line and "val/acc=" in line for line in lines), lines
