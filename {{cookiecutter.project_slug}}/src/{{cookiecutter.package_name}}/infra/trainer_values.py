@@ -6,9 +6,9 @@ from typing import Any
 
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 
-# (setting, smallest value, what the fix is)
+# (setting, smallest value, what the fix is); num_nodes is the start-up check's (cluster.py), as
+# -1 (the multinode preset) takes the node count from the launcher.
 LOWER_BOUNDS = (
-    ("num_nodes", 1, "give 1 or more"),
     ("max_epochs", -1, "give 1 or more epochs, or -1 for no limit"),
     ("min_epochs", 0, "give 0 or more"),
     ("max_steps", -1, "give 1 or more steps, or -1 for no limit"),
