@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from jsonargparse.typing import PositiveFloat, PositiveInt
+from jsonargparse.typing import NonNegativeFloat, PositiveInt
 from lightning.pytorch import LightningModule
 from lightning.pytorch.utilities.types import OptimizerLRSchedulerConfig
 
@@ -24,7 +24,7 @@ class Classifier(LightningModule):
         num_classes: PositiveInt = 10,
         channels: PositiveInt = 32,
         hidden: PositiveInt = 128,
-        learning_rate: PositiveFloat = 3e-3,
+        learning_rate: NonNegativeFloat = 3e-3,
         weight_decay: float = 1e-4,
         compile: bool = False,
     ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from jsonargparse.typing import PositiveFloat, PositiveInt
+from jsonargparse.typing import NonNegativeFloat, PositiveInt
 from lightning.pytorch import LightningModule
 from torch import nn
 
@@ -21,7 +21,7 @@ class Regressor(LightningModule):
         self,
         features: PositiveInt = 10,
         hidden: PositiveInt = 64,
-        learning_rate: PositiveFloat = 3e-3,
+        learning_rate: NonNegativeFloat = 3e-3,
         weight_decay: float = 1e-4,
         compile: bool = False,
     ) -> None:

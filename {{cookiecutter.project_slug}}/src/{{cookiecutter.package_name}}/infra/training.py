@@ -86,6 +86,9 @@ class TrainingCLI(LightningCLI):
         config = self.config[self.subcommand] if self.subcommand else self.config
         trainer = config.trainer
         trainer_values.check(trainer)
+        for section in ("model", "data"):
+            if isinstance(config.get(section), Namespace):
+                plain_numbers(config[section])
         model_arguments = config.model.get("init_args") if config.get("model") else None
         trainer.num_nodes = cluster.check_start(
             trainer.accelerator,
@@ -183,6 +186,18 @@ class TrainingCLI(LightningCLI):
                 print(
                     f"Best checkpoint: {checkpoint.best_model_path} ({checkpoint.best_model_score:.4f})"
                 )
+
+
+def plain_numbers(arguments: Namespace) -> None:
+    """Hand the classes plain ints and floats where their types checked a range (PositiveInt).
+
+    The checked types are subclasses of int and float: kept, they would be pickled into the
+    checkpoint's hyperparameters, which torch.load(weights_only=True) then refuses to read.
+    """
+    for key, value in list(arguments.items()):
+        for number in (int, float):
+            if isinstance(value, number) and type(value) not in (number, bool):
+                arguments[key] = number(value)
 
 
 def checkpoint_filename(monitor: str) -> str:
