@@ -4,7 +4,8 @@ nox -s demo              bake a project with the defaults and train it on this m
 nox -s lint tests        the template's checks: what .ci/run and CI run
 nox -s locks             recompile the locks that the template ships for each Python
                          (TORCH_CPU_FIND_LINKS=DIR: torch's CPU wheel from DIR, not its index;
-                         TORCH_CPU_INDEX_URL=URL: a mirror of torch's CPU index)
+                         TORCH_CPU_INDEX_URL=URL: a mirror of torch's CPU index), then
+                         rewrite the pre-gen hook's table of their import names (import_names)
 
 The sessions run on the Python that runs nox (3.11, 3.12 or 3.13), in virtualenvs made by uv where
 it is installed. The README makes that Python's virtualenv first: no system site-packages needed.
@@ -144,6 +145,15 @@ def locks(session: nox.Session) -> None:
             # The macOS lock holds the logger's pins too: one per logger, named for it.
             name = f"macos-arm64-{logger}.txt" if lock.name == "macos-arm64.txt" else lock.name
             shutil.copy(lock, shipped / name)
+    # The hook refuses package names that shadow a locked package: its table follows the locks.
+    session.notify("import_names")
+
+
+@nox.session
+def import_names(session: nox.Session) -> None:
+    """Rewrite the pre-gen hook's table of the locked packages' import names (locks run it)."""
+    install_project_locks(session)
+    session.run("python", str(ROOT / "tests" / "locked_modules.py"))
 
 
 @nox.session(venv_backend="none")

@@ -183,8 +183,9 @@ class PostgresServer:
     Debian package creates, in a folder that user owns.
     """
 
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(self, bin_dir: Path, password: str | None = None) -> None:
         self.bin_dir = bin_dir
+        self.password = password  # None: local users are trusted
         self.port = free_port()
         self.as_root = os.geteuid() == 0
         # pytest's temp folders are private to this user; the postgres user must enter this one.
@@ -201,11 +202,23 @@ class PostgresServer:
 
     @property
     def url(self) -> str:
+        """The database's URL, without the password."""
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    @property
+    def url_with_password(self) -> str:
+        return self.url.replace("postgres@", f"postgres:{self.password}@", 1)
 
     def start(self) -> None:
         pg_ctl, initdb = str(self.bin_dir / "pg_ctl"), str(self.bin_dir / "initdb")
-        self._run(initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync")
+        authentication = ["--auth=trust"]
+        if self.password is not None:
+            password_file = self.folder / "password"
+            password_file.write_text(self.password)
+            if self.as_root:
+                shutil.chown(password_file, "postgres", "postgres")
+            authentication = ["--auth=scram-sha-256", f"--pwfile={password_file}"]
+        self._run(initdb, "-D", str(self.data), "-U", "postgres", *authentication, "--no-sync")
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
         log = str(self.folder / "server.log")
         self._run(pg_ctl, "-D", str(self.data), "-o", options, "-l", log, "-w", "start")
@@ -221,14 +234,14 @@ class PostgresServer:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start_postgres() -> PostgresServer:
+def start_postgres(password: str | None = None) -> PostgresServer:
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))  # Debian's layout
     found = shutil.which("pg_ctl")
     pg_ctl = Path(candidates[-1]) if candidates else Path(found) if found else None
     if pg_ctl is None:
         missing("PostgreSQL", "postgresql")
     assert pg_ctl is not None
-    server = PostgresServer(pg_ctl.parent)
+    server = PostgresServer(pg_ctl.parent, password)
     server.start()
     return server
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE
+from locked_modules import HOOK, block, hook_block, import_names, locked_distributions
 from options import CHOICES
 
 BAD_ANSWERS = [
@@ -68,6 +69,12 @@ BAD_ANSWERS = [
         "package_name 'lightning' shadows the module 'lightning'",
     ),
     ({"package_name": "tests"}, "package_name 'tests' shadows the module 'tests'"),
+    # Import names of locked packages that differ from their distribution's name, and ones that
+    # only an optional lock (sweep, a logger) or the tools' lock holds: all come from the locks.
+    *(
+        ({"package_name": name}, f"package_name {name!r} shadows the module {name!r} the project")
+        for name in ("optuna", "wandb", "mlflow", "packaging", "yaml", "sklearn", "sqlalchemy")
+    ),
     (
         {"project_name": "A" * 41},
         f"project_slug '{'a' * 41}' is 41 characters long: use at most 40",
@@ -155,3 +162,11 @@ def test_the_answer_checks_accept_exactly_the_choices_of_cookiecutter_json() -> 
     for option, constant in (("python_version", "SUPPORTED_PYTHONS"), ("license", "LICENSES")):
         (listed,) = re.findall(rf"^{constant} = (\(.*?\))", hook, re.MULTILINE)
         assert sorted(ast.literal_eval(listed)) == sorted(CHOICES[option]), option
+
+
+def test_the_hooks_table_of_locked_modules_is_in_step_with_the_locks() -> None:
+    # This session's environment holds the Linux CPU locks, as `nox -s import_names` does when it
+    # writes the table: after a change of the locks, that session (which `nox -s locks` runs)
+    # brings the hook in step.
+    assert hook_block(HOOK.read_text()) == block(import_names()), "run `nox -s import_names`"
+    assert len(locked_distributions()) > 100  # every lock of every Python was read

@@ -17,6 +17,20 @@ from services import PostgresServer, run_environment, start_postgres
 
 WORKERS = 2
 TRIALS_PER_WORKER = 3
+CHANNELS = {"values": [8, 16]}
+
+
+def space_file(folder: Path, name: str, parameters: dict[str, object]) -> Path:
+    """A sweep file of the study `name` that maximises val/acc over `parameters`."""
+    space = folder / "space.yaml"
+    document = {
+        "name": name,
+        "method": "random",
+        "metric": {"name": "val/acc", "goal": "maximize"},
+        "parameters": parameters,
+    }
+    space.write_text(yaml.safe_dump(document))
+    return space
 
 
 @pytest.fixture(scope="module")
@@ -32,23 +46,9 @@ def test_two_workers_share_one_study_and_run_no_trial_twice(
     postgres: PostgresServer, tmp_path: Path
 ) -> None:
     project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(tmp_path)))
-    space = tmp_path / "space.yaml"
-    space.write_text(
-        yaml.safe_dump(
-            {
-                "name": "shared",
-                "method": "random",
-                "metric": {"name": "val/acc", "goal": "maximize"},
-                "parameters": {
-                    "model.learning_rate": {
-                        "distribution": "log_uniform_values",
-                        "min": 1.0e-4,
-                        "max": 1.0e-2,
-                    },
-                    "model.channels": {"values": [8, 16]},
-                },
-            }
-        )
+    learning_rate = {"distribution": "log_uniform_values", "min": 1.0e-4, "max": 1.0e-2}
+    space = space_file(
+        tmp_path, "shared", {"model.learning_rate": learning_rate, "model.channels": CHANNELS}
     )
     command = [sys.executable, "-m", "digit_classifier", "sweep", "--space", str(space)]
     command += ["--storage", postgres.url, "--trials", str(TRIALS_PER_WORKER), "--preset", "cpu"]
@@ -82,5 +82,8 @@ def test_two_workers_share_one_study_and_run_no_trial_twice(
     ran = [set(re.findall(r"^trial (\d+): --", output, re.MULTILINE)) for output in outputs]
     assert all(len(numbers) == TRIALS_PER_WORKER for numbers in ran), ran
     assert set.union(*ran) == {str(number) for number in range(total)}
-    runs = sorted(path.name for path in (project / "runs" / "sweeps" / "shared").iterdir())
+    # The trials' folders are the study's own, named with the id it was made with.
+    folder = project / "runs" / "sweeps" / study.user_attrs["run_folder"]
+    assert re.fullmatch(r"shared-[0-9a-f]{8}", folder.name)
+    runs = sorted(path.name for path in folder.iterdir())
     assert runs == [f"trial-{number:04d}" for number in range(total)]

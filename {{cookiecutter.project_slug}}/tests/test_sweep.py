@@ -3,6 +3,7 @@ and a bad search space is refused before anything runs."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import optuna
@@ -74,10 +75,15 @@ def test_a_small_sweep_runs_offline_and_prunes_a_poor_trial(in_tmp_dir: Path) ->
     assert pruned and complete, states
     assert all(trial.params["model.learning_rate"] == 1.0e-5 for trial in pruned)
     assert study.best_value > max(trial.intermediate_values[1] for trial in pruned)
-    for number in states:
-        assert (
-            in_tmp_dir / "runs" / "sweeps" / "test" / f"trial-{number:04d}" / "config.yaml"
-        ).exists()
+    # The trials' folders are the study's own: runs/sweeps/test-<the id made with the study>.
+    folder = in_tmp_dir / "runs" / "sweeps" / study.user_attrs["run_folder"]
+    assert re.fullmatch(r"test-[0-9a-f]{8}", folder.name)
+    assert sorted(path.name for path in folder.iterdir()) == [f"trial-{n:04d}" for n in states]
+    for trial in study.trials:
+        assert trial.user_attrs["run_folder"] == str(
+            folder.relative_to(in_tmp_dir) / f"trial-{trial.number:04d}"
+        )
+        assert (folder / f"trial-{trial.number:04d}" / "config.yaml").exists()
 
 
 def test_unknown_argument_in_the_space_is_refused_before_anything_runs(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from lightning.pytorch import LightningDataModule
+from jsonargparse.typing import NonNegativeInt, PositiveInt
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch.utils.data import DataLoader, TensorDataset
@@ -26,23 +27,28 @@ class DigitsDataModule(LightningDataModule):
 
     def __init__(
         self,
-        batch_size: int = 64,
+        batch_size: PositiveInt = 64,
         val_fraction: float = 0.15,
         test_fraction: float = 0.15,
-        split_seed: int = 0,
-        num_workers: int = 0,
+        split_seed: NonNegativeInt = 0,
+        num_workers: NonNegativeInt = 0,
     ) -> None:
         super().__init__()
         if not 0 < val_fraction + test_fraction < 1:
             raise ValueError(
                 f"val_fraction + test_fraction must lie between 0 and 1, got {val_fraction + test_fraction}"
             )
-        self.batch_size = batch_size
+        self.batch_size: int = batch_size
         self.val_fraction = val_fraction
         self.test_fraction = test_fraction
         self.split_seed = split_seed
-        self.num_workers = num_workers
+        self.num_workers: int = num_workers
         self.splits: dict[str, TensorDataset] = {}
+
+    @property
+    def global_batch_size(self) -> int:
+        """The batch all processes share: the training command checks that they can split it."""
+        return self.batch_size
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:

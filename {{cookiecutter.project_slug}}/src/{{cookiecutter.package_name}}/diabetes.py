@@ -8,6 +8,7 @@ split, so predicting its mean gives a mean squared error of about 1.
 from __future__ import annotations
 
 import torch
+from jsonargparse.typing import NonNegativeInt, PositiveInt
 from lightning.pytorch import LightningDataModule
 from sklearn.datasets import load_diabetes
 from sklearn.model_selection import train_test_split
@@ -24,17 +25,22 @@ class DiabetesDataModule(LightningDataModule):
 
     def __init__(
         self,
-        batch_size: int = 32,
+        batch_size: PositiveInt = 32,
         val_fraction: float = 0.2,
         test_fraction: float = 0.2,
-        split_seed: int = 0,
+        split_seed: NonNegativeInt = 0,
     ) -> None:
         super().__init__()
-        self.batch_size = batch_size
+        self.batch_size: int = batch_size
         self.val_fraction = val_fraction
         self.test_fraction = test_fraction
         self.split_seed = split_seed
         self.splits: dict[str, TensorDataset] = {}
+
+    @property
+    def global_batch_size(self) -> int:
+        """The batch all processes share: the training command checks that they can split it."""
+        return self.batch_size
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:

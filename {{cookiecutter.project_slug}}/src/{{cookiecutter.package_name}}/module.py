@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from jsonargparse.typing import NonNegativeFloat, PositiveInt
 from lightning.pytorch import LightningModule
 from lightning.pytorch.utilities.types import OptimizerLRSchedulerConfig
 
@@ -20,17 +21,17 @@ class Classifier(LightningModule):
 
     def __init__(
         self,
-        num_classes: int = 10,
-        channels: int = 32,
-        hidden: int = 128,
-        learning_rate: float = 3e-3,
+        num_classes: PositiveInt = 10,
+        channels: PositiveInt = 32,
+        hidden: PositiveInt = 128,
+        learning_rate: NonNegativeFloat = 3e-3,
         weight_decay: float = 1e-4,
         compile: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.net = ConvNet(num_classes, channels, hidden)
-        self.learning_rate = learning_rate
+        self.learning_rate: float = learning_rate
         self.weight_decay = weight_decay
         self.compile_net = compile
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from jsonargparse.typing import NonNegativeFloat, PositiveInt
 from lightning.pytorch import LightningModule
 from torch import nn
 
@@ -18,9 +19,9 @@ class Regressor(LightningModule):
 
     def __init__(
         self,
-        features: int = 10,
-        hidden: int = 64,
-        learning_rate: float = 3e-3,
+        features: PositiveInt = 10,
+        hidden: PositiveInt = 64,
+        learning_rate: NonNegativeFloat = 3e-3,
         weight_decay: float = 1e-4,
         compile: bool = False,
     ) -> None:
@@ -33,7 +34,7 @@ class Regressor(LightningModule):
             nn.ReLU(),
             nn.Linear(hidden, 1),
         )
-        self.learning_rate = learning_rate
+        self.learning_rate: float = learning_rate
         self.weight_decay = weight_decay
         self.compile_net = compile
 

@@ -390,6 +390,20 @@ def arguments(args: list[str]) -> tuple[argparse.Namespace, list[str]]:
     return parser.parse_known_args(args)
 
 
+def chosen_device(name: str) -> torch.device:
+    """The device of --device, refused when it is no device or not on this machine."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise Refusal(f"bench --device {name} is not a device: use cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise Refusal(
+            f"bench --device {name} but no CUDA GPU is visible (torch.cuda.is_available() is "
+            "False): run on a GPU machine, or use --device cpu"
+        )
+    return device
+
+
 def chosen_workloads(options: argparse.Namespace, device: torch.device) -> list[str]:
     """The workloads asked for; by default all of them on a GPU and the project's alone on a CPU."""
     if options.workloads:
@@ -406,7 +420,10 @@ def chosen_workloads(options: argparse.Namespace, device: torch.device) -> list[
 def main(args: list[str]) -> None:
     """`bench`: print one row per workload and setting with both throughputs and their ratio."""
     options, fit_args = arguments(args)
-    device = torch.device(options.device)
+    device = chosen_device(options.device)
+    for option, value, lowest in (("--steps", options.steps, 1), ("--warmup", options.warmup, 0)):
+        if value < lowest:
+            raise Refusal(f"bench {option} {value}: give {lowest} or more")
     torch.set_float32_matmul_precision("high")  # TF32 in both loops, as the gpu preset sets it
     print(f"device: {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}")
     workloads = chosen_workloads(options, device)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +11,9 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 # The shell's status for a process ended by SIGTERM (128 + 15): what schedulers expect to see.
 SIGTERM_STATUS = 143
+# Where launchers (torchrun, Lightning's, SLURM's srun) put a process's global rank, in the order
+# Lightning reads them.
+RANK_VARIABLES = ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")
 
 
 class Refusal(Exception):
@@ -19,17 +23,27 @@ class Refusal(Exception):
     """
 
 
+def is_rank_zero() -> bool:
+    """Whether this process is the first of its job (or runs alone)."""
+    for name in RANK_VARIABLES:
+        if name in os.environ:
+            return os.environ[name] == "0"
+    return True
+
+
 @contextmanager
 def reported() -> Iterator[None]:
     """Turn a Refusal into one `error: ...` line on stderr and exit status 2, as argparse does.
 
     Lightning ends a command stopped by SIGTERM with a SystemExit without a code, which is status
     0: here it is 143, so `fit && test`, schedulers and containers see that it did not finish.
+    Under a launcher every process refuses the same request; only the first says so.
     """
     try:
         yield
     except Refusal as error:
-        print(f"error: {error}", file=sys.stderr)
+        if is_rank_zero():
+            print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     except SIGTERMException:
         print("error: stopped by SIGTERM before the end", file=sys.stderr)

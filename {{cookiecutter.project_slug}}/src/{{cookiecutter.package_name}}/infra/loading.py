@@ -15,6 +15,21 @@ import torch
 from lightning.pytorch import Trainer
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, TensorDataset
 
+from {{ cookiecutter.package_name }}.infra.errors import Refusal
+
+
+def check_global_batch(global_batch_size: int, processes: int) -> None:
+    """Refuse a global batch that the processes cannot share equally.
+
+    The training command asks this before it starts any process, of a data module that has a
+    `global_batch_size` attribute, so a bad pair is one line, not a traceback from every process.
+    """
+    if global_batch_size % processes:
+        raise Refusal(
+            f"data.batch_size={global_batch_size} is not divisible by the {processes} "
+            f"processes: choose a multiple of {processes}"
+        )
+
 
 class GlobalBatchSampler(DistributedSampler[list[int]]):
     """Batches of `global_batch_size` samples, `global_batch_size / world size` of them per process.
@@ -35,11 +50,7 @@ class GlobalBatchSampler(DistributedSampler[list[int]]):
     ) -> None:
         # Outside a trainer (a notebook, a test) it loads as one process.
         world_size, rank = (trainer.world_size, trainer.global_rank) if trainer else (1, 0)
-        if global_batch_size % world_size:
-            raise ValueError(
-                f"data.batch_size={global_batch_size} is not divisible by the {world_size} "
-                f"processes: choose a multiple of {world_size}."
-            )
+        check_global_batch(global_batch_size, world_size)
         super().__init__(
             dataset,
             num_replicas=world_size,

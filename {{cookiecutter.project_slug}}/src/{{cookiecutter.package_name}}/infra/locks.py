@@ -17,7 +17,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 
@@ -68,15 +68,33 @@ class Difference:
     lock: str
 
 
+def read_text(path: Path) -> str:
+    """The text of a lock or .in file; Refusal naming the first byte that is not UTF-8."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise Refusal(
+            f"{path} is not UTF-8 text (byte {error.object[error.start]:#04x} at offset "
+            f"{error.start}): {RELOCK}"
+        ) from None
+
+
 def read_lock(path: Path) -> dict[str, Pin]:
     """The pins of a compiled lock, by canonical package name."""
     pins: dict[str, Pin] = {}
     name = ""
-    for line in path.read_text().splitlines():
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
         stripped = line.strip()
         match = PIN.match(line)
         if match:
             name = canonicalize_name(match["name"])
+            try:
+                Version(match["version"])
+            except InvalidVersion:
+                raise Refusal(
+                    f"{path}:{number}: {match['name']}=={match['version']} pins no valid "
+                    f"version: {RELOCK}"
+                ) from None
             pins[name] = Pin(name, match["version"], 0, ())
         elif name and stripped.startswith("--hash="):
             pin = pins[name]
@@ -99,7 +117,7 @@ def read_source(
     environment = {**markers, "python_version": python}
     requirements: list[Requirement] = []
     constraints: list[str] = []
-    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+    for number, raw in enumerate(read_text(path).splitlines(), start=1):
         line = raw.split(" #")[0].strip()
         if not line or line.startswith("#"):
             continue
@@ -260,7 +278,7 @@ def _disagreements(
 
 def is_cpu_fallback(lock: Path) -> bool:
     """Whether `lock` is a CPU lock that holds PyPI's torch (see CPU_FALLBACK_MARK)."""
-    return lock.exists() and lock.read_text().startswith(CPU_FALLBACK_MARK)
+    return lock.exists() and read_text(lock).startswith(CPU_FALLBACK_MARK)
 
 
 def _cpu_lock_problems(requirements: Path, gpu: dict[str, Pin], cpu: dict[str, Pin]) -> list[str]:

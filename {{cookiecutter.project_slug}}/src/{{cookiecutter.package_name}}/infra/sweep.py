@@ -7,9 +7,17 @@ and `early_terminate.min_iter` is the first epoch after which a poor trial may b
 MedianPruner: below the median of earlier trials at the same epoch).
 
 Each trial is a `fit` in this process, on one device, with the sampled values as flags after the
-fit arguments given here. Workers that share `--storage` share one study, and the database hands
+fit arguments given here. Workers that share a storage share one study, and the database hands
 each trial to exactly one worker: run one worker per GPU, machine or SLURM array task, with a
-PostgreSQL URL (postgresql+psycopg://user:password@host/database) where they run on several machines.
+PostgreSQL URL (postgresql+psycopg://user@host/database) where they run on several machines. The URL
+comes from `--storage` or the SWEEP_STORAGE environment variable; a password never goes on the
+command line (`ps` and the scheduler's records would show it): it comes from SWEEP_STORAGE or from
+PostgreSQL's own password file, ~/.pgpass, and every URL printed has it masked.
+
+A study's trials write under runs/sweeps/<study>-<id>/trial-NNNN, where the id is made when the study
+is and kept in it, so another study of the same name (another database) never writes into its folders.
+The search space, sampler and objective are kept in the study too: a worker whose sweep file
+changed them is refused.
 """
 
 from __future__ import annotations
@@ -19,9 +27,11 @@ import contextlib
 import io
 import json
 import math
+import os
 import random
 import re
 import time
+import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +42,10 @@ import yaml
 from lightning.pytorch import Callback, LightningModule, Trainer
 from optuna.exceptions import ExperimentalWarning
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.exceptions import DuplicatedStudyError
 from optuna.study import StudyDirection
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import create_engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from {{ cookiecutter.package_name }}.infra import defaults, hardware
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
@@ -42,6 +54,11 @@ from {{ cookiecutter.package_name }}.infra.training import PROG, build
 SWEEP_ROOT = Path("runs") / "sweeps"
 DEFAULT_SPACE = Path("sweeps") / "wandb.yaml"
 DEFAULT_STORAGE = f"sqlite:///{SWEEP_ROOT / 'optuna.db'}"
+STORAGE_VARIABLE = "SWEEP_STORAGE"  # the storage URL when --storage is not given
+CONNECT_SECONDS = 10  # an unreachable database is reported after this, not after retries
+# What a study keeps of the sweep that made it (user attributes), checked when a worker joins.
+FOLDER_ATTRIBUTE, SEARCH_ATTRIBUTE = "run_folder", "search"
+JOIN_WAIT_SECONDS = 10  # how long a joining worker waits for the creator to record them
 SAMPLERS = {"bayes": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler}
 GOALS = {"maximize": StudyDirection.MAXIMIZE, "minimize": StudyDirection.MINIMIZE}
 # ModelCheckpoint's modes, as goals: the objective when the sweep file names no metric.
@@ -113,7 +130,15 @@ def load_space(path: Path) -> Space:
     """Read and check a W&B sweep file; Refusal names the first bad setting."""
     if not path.is_file():
         raise Refusal(f"no sweep file at {path}: run from the project root or pass --space FILE")
-    document = yaml.safe_load(path.read_text()) or {}
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where is not None else ""
+        reason = getattr(error, "problem", None) or type(error).__name__
+        raise Refusal(
+            f"{path} is not a YAML sweep file{line}: {reason}; sweeps/wandb.yaml shows the form"
+        ) from None
     if not isinstance(document, dict):
         raise Refusal(f"{path}: a sweep file is a mapping with metric and parameters")
     metric = document.get("metric") or {}
@@ -165,19 +190,16 @@ def _candidates(spec: dict[str, Any]) -> list[Any]:
 
 
 def fit_config(args: list[str]) -> dict[str, Any]:
-    """The configuration `fit` would run with `args`, from the CLI's own parser; nothing is built."""
-    printed, errors = io.StringIO(), io.StringIO()
-    code: Any = 0
-    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(errors):
+    """The configuration `fit` would run with `args`, from the CLI's own parser; nothing is built.
+
+    A value that `fit` refuses raises its one-line Refusal.
+    """
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
         try:
             build(["fit", *args, "--print_config"])
-        except SystemExit as exit_info:
-            code = exit_info.code
-    if code not in (0, None):
-        lines = errors.getvalue().splitlines()
-        starts = [i for i, line in enumerate(lines) if line.startswith("error:")]
-        reason = " ".join(line.strip() for line in lines[starts[-1] :]) if starts else "refused"
-        raise Refusal(reason.removeprefix("error: "))
+        except SystemExit:  # --print_config exits once it has printed
+            pass
     config: dict[str, Any] = yaml.safe_load(printed.getvalue())
     return config
 
@@ -280,6 +302,68 @@ class ReportToTrial(Callback):
             trainer.should_stop = True  # ends after this epoch, with checkpoints and logs closed
 
 
+def masked(url: str) -> str:
+    """`url` as it may be printed or recorded: its password, if any, as ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:  # not a URL; anything before an @ may be a password
+        return url.rpartition("@")[2]
+
+
+def storage_url(option: str | None) -> str:
+    """The study database's URL: --storage, else SWEEP_STORAGE, else SQLite under runs/sweeps/."""
+    if option is None:
+        return os.environ.get(STORAGE_VARIABLE) or DEFAULT_STORAGE
+    try:
+        password = make_url(option).password
+    except ArgumentError:
+        password = None
+    if password:
+        raise Refusal(
+            f"--storage {masked(option)} holds a password, which `ps` and job records would show: "
+            f"give the URL in {STORAGE_VARIABLE}, or the password in ~/.pgpass (chmod 600)"
+        )
+    return option
+
+
+def check_storage(url: str) -> None:
+    """Connect once, at most CONNECT_SECONDS: a bad or unreachable URL is one line, now.
+
+    A SQLite file is only parsed: the study creates it once everything else has been checked.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise Refusal(
+            f"storage {masked(url)} is not a database URL: give sqlite:///FILE or "
+            "postgresql+psycopg://USER@HOST/DATABASE"
+        ) from None
+    postgres = parsed.get_backend_name() == "postgresql"
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            parsed.get_dialect()  # a file: connecting would create it before the other checks
+            return
+        engine = create_engine(
+            parsed, connect_args={"connect_timeout": CONNECT_SECONDS} if postgres else {}
+        )
+        with engine.connect():
+            pass
+        engine.dispose()
+    except (NoSuchModuleError, ImportError) as error:
+        raise Refusal(
+            f"storage {masked(url)}: no database driver for it ({error}); the sweep lock holds "
+            "PostgreSQL's (postgresql+psycopg://) and SQLite needs none"
+        ) from None
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        if parsed.password:
+            reason = reason.replace(parsed.password, "***")
+        raise Refusal(
+            f"cannot open the study database {masked(url)} ({reason}): check its host, port, "
+            "user and password, and that it is running"
+        ) from None
+
+
 def open_storage(url: str, attempts: int = 5) -> RDBStorage:
     """Connect to the study database, creating its tables if this worker is the first."""
     for attempt in range(1, attempts + 1):
@@ -300,13 +384,14 @@ def open_storage(url: str, attempts: int = 5) -> RDBStorage:
 
 def make_study(
     space: Space,
-    goal: str,
+    objective: tuple[str, str],
     storage_url: str,
     study_name: str,
     startup_trials: int,
     seed: int | None,
 ) -> optuna.Study:
-    """Create the study, or join it when another worker already has."""
+    """Create the study, or join it when another worker already has (the same search only)."""
+    metric, goal = objective
     if storage_url.startswith("sqlite:///"):
         Path(storage_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     storage = open_storage(storage_url)
@@ -315,32 +400,77 @@ def make_study(
         pruner = optuna.pruners.MedianPruner(
             n_startup_trials=startup_trials, n_warmup_steps=space.min_epochs_before_pruning
         )
-    return optuna.create_study(
-        study_name=study_name,
-        storage=storage,
-        sampler=SAMPLERS[space.method](seed=seed),
-        pruner=pruner,
-        direction=GOALS[goal],
-        load_if_exists=True,
-    )
+    sampler = SAMPLERS[space.method](seed=seed)
+    search = {"metric": metric, "goal": goal, "method": space.method, **space.parameters}
+    search = json.loads(json.dumps(search))  # as the database gives it back
+    try:
+        study = optuna.create_study(
+            study_name=study_name,
+            storage=storage,
+            sampler=sampler,
+            pruner=pruner,
+            direction=GOALS[goal],
+        )
+    except DuplicatedStudyError:
+        study = optuna.load_study(
+            study_name=study_name, storage=storage, sampler=sampler, pruner=pruner
+        )
+        check_same_search(study, search, storage_url)
+        return study
+    study.set_user_attr(SEARCH_ATTRIBUTE, search)
+    study.set_user_attr(FOLDER_ATTRIBUTE, f"{study_name}-{uuid.uuid4().hex[:8]}")
+    return study
 
 
-def trial_logger(study_name: str, run: str) -> str:
+def check_same_search(study: optuna.Study, search: dict[str, Any], storage_url: str) -> None:
+    """Refuse to join a study that searches another space, or towards another goal."""
+    goal = search["goal"]
+    if study.direction != GOALS[goal]:
+        made = "maximize" if study.direction == StudyDirection.MAXIMIZE else "minimize"
+        raise Refusal(
+            f"study {study.study_name!r} in {masked(storage_url)} was made to {made}, this sweep "
+            f"would {goal}: name a new study with --study NAME, or restore metric.goal"
+        )
+    deadline = time.monotonic() + JOIN_WAIT_SECONDS
+    # The worker that created the study records its search just after; wait for it.
+    while SEARCH_ATTRIBUTE not in study.user_attrs and time.monotonic() < deadline:
+        time.sleep(0.2)
+    recorded = study.user_attrs.get(SEARCH_ATTRIBUTE)
+    if recorded is None:  # a study made before studies kept their search: adopt this one
+        study.set_user_attr(SEARCH_ATTRIBUTE, search)
+        study.set_user_attr(FOLDER_ATTRIBUTE, f"{study.study_name}-{uuid.uuid4().hex[:8]}")
+        return
+    changed = [key for key in {**recorded, **search} if recorded.get(key) != search.get(key)]
+    if changed:
+        key = changed[0]
+        raise Refusal(
+            f"study {study.study_name!r} in {masked(storage_url)} was made with {key}="
+            f"{json.dumps(recorded.get(key))}, this sweep has {key}={json.dumps(search.get(key))}: "
+            "name a new study with --study NAME, or restore the sweep file"
+        )
+
+
+def study_folder(study: optuna.Study) -> Path:
+    """The folder of the study's trials, unique to the study (its id, made with it)."""
+    return SWEEP_ROOT / str(study.user_attrs[FOLDER_ATTRIBUTE])
+
+
+def trial_logger(folder: Path, run: str) -> str:
     """The flag that points the run-directory logger (the first in defaults.yaml) at a trial's folder.
 
     Trackers after it (W&B, MLflow) are left out of trials: each trial's metrics are in its run
     directory and in the study.
     """
     first = defaults.first_logger()
-    arguments = {"save_dir": str(SWEEP_ROOT), "name": study_name, "version": run}
+    arguments = {"save_dir": str(folder.parent), "name": folder.name, "version": run}
     logger = {"class_path": first["class_path"], "init_args": arguments}
     return f"--trainer.logger={json.dumps(logger)}"
 
 
 def run_trial(
-    trial: optuna.Trial, space: Space, target: tuple[str, str], study_name: str, fit_args: list[str]
+    trial: optuna.Trial, space: Space, target: tuple[str, str], folder: Path, fit_args: list[str]
 ) -> float:
-    """One `fit` with the trial's values; its run directory is runs/sweeps/<study>/trial-NNNN."""
+    """One `fit` with the trial's values; its run directory is <folder>/trial-NNNN."""
     values: dict[str, Any] = {}
     for name, spec in space.parameters.items():
         if "value" in spec:
@@ -353,10 +483,11 @@ def run_trial(
             log = spec["distribution"] == "log_uniform_values"
             values[name] = trial.suggest_float(name, spec["min"], spec["max"], log=log)
     run = f"trial-{trial.number:04d}"
+    trial.set_user_attr(FOLDER_ATTRIBUTE, str(folder / run))
     run_flags = [
-        trial_logger(study_name, run),
+        trial_logger(folder, run),
         # Lightning's preemption checkpoint (SLURM) lands here, so no other trial resumes from it.
-        f"--trainer.default_root_dir={SWEEP_ROOT / study_name / run}",
+        f"--trainer.default_root_dir={folder / run}",
     ]
     flags = [_flag(name, value) for name, value in values.items()]
     metric, goal = target
@@ -381,7 +512,9 @@ def parse_options(args: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--space", type=Path, default=DEFAULT_SPACE, help="a W&B sweep file")
     parser.add_argument("--trials", type=int, default=20, help="trials this worker runs")
     parser.add_argument(
-        "--storage", default=DEFAULT_STORAGE, help="database URL that all workers of a study share"
+        "--storage",
+        help=f"database URL that all workers of a study share, without a password (default: "
+        f"${STORAGE_VARIABLE}, else {DEFAULT_STORAGE})",
     )
     parser.add_argument("--study", help="study name (default: the sweep file's name)")
     parser.add_argument(
@@ -392,7 +525,7 @@ def parse_options(args: list[str]) -> tuple[argparse.Namespace, list[str]]:
     )
     options, fit_args = parser.parse_known_args(args)
     if options.trials < 1:
-        parser.error(f"--trials {options.trials}: give 1 or more")
+        raise Refusal(f"sweep --trials {options.trials}: give 1 or more")
     return options, fit_args
 
 
@@ -403,21 +536,23 @@ def main(args: list[str]) -> None:
     space = load_space(options.space)
     study_name = options.study or space.name
     check_study_name(study_name, "--study")
+    url = storage_url(options.storage)
+    check_storage(url)
     probe = check_arguments(space, ["--trainer.devices=1", *fit_args])
     check_one_device(probe)
     trainer = probe["trainer"]
     hardware.check(trainer["accelerator"], trainer["devices"], trainer["precision"])
     metric, goal = objective(space, probe)
-    study = make_study(
-        space, goal, options.storage, study_name, options.startup_trials, options.seed
-    )
+    study = make_study(space, (metric, goal), url, study_name, options.startup_trials, options.seed)
+    folder = study_folder(study)
+    print(f"study {study_name} in {masked(url)}, trials in {folder}", flush=True)
     print(f"objective: {goal} {metric}", flush=True)
     study.optimize(
-        lambda trial: run_trial(trial, space, (metric, goal), study_name, fit_args),
+        lambda trial: run_trial(trial, space, (metric, goal), folder, fit_args),
         n_trials=options.trials,
     )
     complete = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
     if complete:
         best = study.best_trial
-        config = SWEEP_ROOT / study_name / f"trial-{best.number:04d}" / "config.yaml"
+        config = folder / f"trial-{best.number:04d}" / "config.yaml"
         print(f"best so far: trial {best.number}, {metric}={best.value:.4f}, {config}")

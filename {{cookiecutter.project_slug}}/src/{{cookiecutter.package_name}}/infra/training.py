@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from jsonargparse import Namespace
+from jsonargparse import ArgumentError, Namespace
 {%- if cookiecutter.slurm == "yes" %}
 from lightning.fabric.plugins.environments.slurm import SLURMEnvironment
 {%- endif %}
@@ -28,9 +28,21 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.plugins.io import CheckpointIO
 
-from {{ cookiecutter.package_name }}.infra import cluster, defaults, presets, quiet, resume, runs
+from {{ cookiecutter.package_name }}.infra import (
+    ckpt_path,
+    cluster,
+    defaults,
+    loading,
+    presets,
+    quiet,
+    resume,
+    runs,
+    trainer_values,
+    writable,
+)
 from {{ cookiecutter.package_name }}.infra.checkpoints import AtomicCheckpointIO, LastCheckpoint
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
+from {{ cookiecutter.package_name }}.infra.parse_errors import one_line
 {%- if cookiecutter.slurm == "yes" %}
 from {{ cookiecutter.package_name }}.infra.preemption import RequeueOnSignal
 {%- endif %}
@@ -102,9 +114,20 @@ class TrainingCLI(LightningCLI):
         original = parser.parse_args(["fit", "--config", str(saved)])
         resume.check_unchanged(self.config.fit.as_dict(), original.fit.as_dict(), saved)
 
+    def _parse_ckpt_path(self) -> None:
+        # LightningCLI reads the hyperparameters of --ckpt_path here: check the file first.
+        subcommand = self.config.get("subcommand")
+        if subcommand and self.config[subcommand].get("ckpt_path") != UNTRAINED:
+            ckpt_path.check(self.config[subcommand].get("ckpt_path"), subcommand)
+        super()._parse_ckpt_path()
+
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         trainer = config.trainer
+        trainer_values.check(trainer)
+        for section in ("model", "data"):
+            if isinstance(config.get(section), Namespace):
+                plain_numbers(config[section])
         model_arguments = config.model.get("init_args") if config.get("model") else None
         trainer.num_nodes = cluster.check_start(
             trainer.accelerator,
@@ -143,16 +166,32 @@ class TrainingCLI(LightningCLI):
             config.ckpt_path = None
 
     def before_fit(self) -> None:
+        self._before_processes_start()
         self._hold_run_folder()
 
     def before_validate(self) -> None:
+        self._before_processes_start()
         self._hold_run_folder()
 
     def before_test(self) -> None:
+        self._before_processes_start()
         self._hold_run_folder()
 
     def before_predict(self) -> None:
+        self._before_processes_start()
         self._hold_run_folder()
+
+    def _before_processes_start(self) -> None:
+        """Checks of the built trainer and data, in the first process before it starts the others
+        and before the run folder exists: a refusal here is one line, and nothing is written."""
+        processes = self.trainer.num_nodes * self.trainer.num_devices
+        global_batch = getattr(self.datamodule, "global_batch_size", None)
+        if isinstance(global_batch, int):
+            loading.check_global_batch(global_batch, processes)
+        logger = self.trainer.logger
+        save_dir = getattr(logger, "save_dir", None) if logger else None
+        if save_dir is not None:
+            writable.check(Path(save_dir))
 
     def _hold_run_folder(self) -> None:
         """Hold the folder this command writes: a new version_N, or check the run it continues
@@ -236,6 +275,18 @@ class TrainingCLI(LightningCLI):
                 )
 
 
+def plain_numbers(arguments: Namespace) -> None:
+    """Hand the classes plain ints and floats where their types checked a range (PositiveInt).
+
+    The checked types are subclasses of int and float: kept, they would be pickled into the
+    checkpoint's hyperparameters, which torch.load(weights_only=True) then refuses to read.
+    """
+    for key, value in list(arguments.items()):
+        for number in (int, float):
+            if isinstance(value, number) and type(value) not in (number, bool):
+                arguments[key] = number(value)
+
+
 def checkpoint_filename(monitor: str) -> str:
     """The best checkpoint's name pattern, with the epoch and the monitored value (epoch003-val_acc0.9712)."""
     return "epoch{epoch:03d}-" + monitor.replace("/", "_") + "{" + monitor + ":.4f}"
@@ -274,6 +325,8 @@ def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ())
         parser_kwargs.update({command: files for command in SUBCOMMANDS})
     else:
         parser_kwargs.update(files)
+    # Parse errors come back as exceptions, so each is one line (parse_errors.py), not a usage text.
+    parser_kwargs["exit_on_error"] = False
     try:
         return TrainingCLI(
             # Subclass mode: any LightningModule and LightningDataModule, named in the configuration.
@@ -288,6 +341,11 @@ def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ())
             args=presets.expand(args) if run else presets.expand(["fit", *args])[1:],
             run=run,
         )
+    except ArgumentError as error:
+        command = next((arg for arg in args if arg in SUBCOMMANDS), "fit") if run else "fit"
+        raise Refusal(
+            one_line(str(error), f"`{PROG} {command} --help` lists the options and their types")
+        ) from None
     except Refusal:
         runs.release_all(refused=True)  # and the folder it made: a refused command writes nothing
         raise
