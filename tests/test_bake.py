@@ -36,7 +36,6 @@ DEFAULT_FILES = {
     "Makefile",
     "README.md",
     "docs/faults.md",
-    "docs/fault-cases.md",
     "docs/remote-development.md",
     "docs/scaling.md",
     "docs/slurm.md",
