@@ -29,8 +29,9 @@ from lightning.pytorch import Callback, Trainer
 Loop = Callable[[], float]
 
 
-def project_modules() -> tuple[Any, Any, Any, Any]:
-    """The baked package's bench, progress, provenance and training modules (its name varies)."""
+def project_modules() -> tuple[Any, Any, Any, Any, Any]:
+    """The baked package's bench, checkpoints, progress, provenance and training modules (its
+    name varies)."""
     (package,) = (
         entry.name
         for entry in os.scandir("src")
@@ -38,7 +39,7 @@ def project_modules() -> tuple[Any, Any, Any, Any]:
     )
     return tuple(  # type: ignore[return-value]
         importlib.import_module(f"{package}.infra.{name}")
-        for name in ("bench", "progress", "provenance", "training")
+        for name in ("bench", "checkpoints", "progress", "provenance", "training")
     )
 
 
@@ -65,7 +66,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     options = parser.parse_args()
     torch.set_num_threads(1)
-    bench, progress, provenance, training = project_modules()
+    bench, checkpoints, progress, provenance, training = project_modules()
     workload = bench.project_workload([])
     warmup: int = options.warmup
     steps: int = options.steps
@@ -91,7 +92,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as folder, contextlib.chdir(folder):
                 if fit_callbacks:
                     checkpoint = training.ModelCheckpoint(monitor="train/loss", mode="min")
-                    callbacks += [checkpoint, training.latest_checkpoint()]
+                    callbacks += [checkpoint, checkpoints.LastCheckpoint()]
                     callbacks.append(provenance.RunProvenance(0, "{}"))
                 trainer = Trainer(
                     accelerator="cpu",

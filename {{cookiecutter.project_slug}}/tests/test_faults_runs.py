@@ -260,12 +260,13 @@ WRITE_PAST_A_SIZE_LIMIT = """
 import resource, signal, sys, torch
 from pathlib import Path
 from {{ cookiecutter.package_name }}.infra.checkpoints import AtomicCheckpointIO
+from {{ cookiecutter.package_name }}.infra.errors import Refusal
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG, as on a full disk
 resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
 try:
     AtomicCheckpointIO().save_checkpoint(dict(weights=torch.ones(1_000_000)), Path(sys.argv[1]))
-except RuntimeError:  # torch's writer reports the failed write as one
-    print("write failed")
+except Refusal as error:
+    print(error)
 """
 
 
@@ -279,7 +280,10 @@ def test_checkpoint_write_that_fails_midway_leaves_the_last_one_whole(tmp_path: 
         text=True,
         timeout=120,
     )
-    assert result.stdout.strip() == "write failed", result.stderr
+    assert result.stdout.strip() == (
+        f"cannot write checkpoint {last} (the write failed: a full disk?); the previous one is "
+        "unchanged: free space there, then continue the run with --resume auto"
+    ), result.stderr
     assert tree(tmp_path) == before  # the old checkpoint, and no partial file beside it
     assert torch.equal(torch.load(last)["weights"], torch.zeros(10))
 

@@ -19,6 +19,8 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from {{ cookiecutter.package_name }}.infra.errors import Refusal
+
 
 def atomic_save(value: Any, path: Path) -> None:
     """torch.save to `.NAME.partial` beside `path`, fsync, then rename onto `path`."""
@@ -30,8 +32,14 @@ def atomic_save(value: Any, path: Path) -> None:
             file.flush()
             os.fsync(file.fileno())
         os.replace(partial, path)
-    except BaseException:
+    except BaseException as error:
         partial.unlink(missing_ok=True)  # the last whole file stays as it was
+        if isinstance(error, (OSError, RuntimeError)):  # torch reports a failed write as the latter
+            reason = error.strerror if isinstance(error, OSError) else "the write failed"
+            raise Refusal(
+                f"cannot write checkpoint {path} ({reason}: a full disk?); the previous one is "
+                "unchanged: free space there, then continue the run with --resume auto"
+            ) from None
         raise
 
 
