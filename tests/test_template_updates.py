@@ -102,11 +102,12 @@ def template_check(project: Path) -> subprocess.CompletedProcess[str]:
 
 
 def project_files(project: Path) -> dict[str, str]:
-    """Every file of the project (its .git/ aside) with the sha256 of its content."""
+    """Every file of the project with the sha256 of its content; its .git/ and the bytecode that
+    running nox leaves (__pycache__/, where Python writes it) aside."""
     return {
         path.relative_to(project).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
         for path in sorted(project.rglob("*"))
-        if path.is_file() and ".git" not in path.relative_to(project).parts
+        if path.is_file() and not {".git", "__pycache__"} & set(path.relative_to(project).parts)
     }
 
 

@@ -11,7 +11,7 @@ it: `Trainer.fit` with the module's own optimizer, the project's logger on and t
 showing a live loss. Only the steps after a warm-up are timed, with one device synchronisation at
 each end of the window.
 
-    python -m {{ cookiecutter.package_name }} bench      # every workload and setting (on a CPU: `project` only)
+    python -m {{ cookiecutter.package_name }} bench      # all workloads and settings
     python -m {{ cookiecutter.package_name }} bench --workloads gpt --settings bf16 compile
     python -m {{ cookiecutter.package_name }} bench --workloads project --data.batch_size 256
 """

@@ -7,8 +7,6 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from lightning.pytorch.utilities.exceptions import SIGTERMException
-
 # The shell's status for a process ended by SIGTERM (128 + 15): what schedulers expect to see.
 SIGTERM_STATUS = 143
 # Where launchers (torchrun, Lightning's, SLURM's srun) put a process's global rank, in the order
@@ -39,6 +37,9 @@ def reported() -> Iterator[None]:
     0: here it is 143, so `fit && test`, schedulers and containers see that it did not finish.
     Under a launcher every process refuses the same request; only the first says so.
     """
+    # Imported here: the noxfile imports this module (through locks.py) before Lightning is installed.
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
     try:
         yield
     except Refusal as error:
