@@ -19,17 +19,32 @@ RANK_ZERO_LOGGERS = (
 )
 
 
-class DropAdvertisements(logging.Filter):
+# MLflow's notes when it makes or migrates its SQLite store (a first run, or a refused command's).
+MLFLOW_STORE_NOTES = ("Creating initial MLflow database tables", "Updating database tables")
+
+
+class DropMessages(logging.Filter):
+    """Drops the records of one logger whose message starts with one of `prefixes`."""
+
+    def __init__(self, prefixes: tuple[str, ...]) -> None:
+        super().__init__()
+        self.prefixes = prefixes
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(ADVERTISEMENTS)
+        return not str(record.msg).startswith(self.prefixes)
+
+
+def drop(logger_name: str, prefixes: tuple[str, ...]) -> None:
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(existing, DropMessages) for existing in logger.filters):
+        logger.addFilter(DropMessages(prefixes))
 
 
 def install() -> None:
     """Drop the known-harmless messages in this process (idempotent)."""
     for name in RANK_ZERO_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(existing, DropAdvertisements) for existing in logger.filters):
-            logger.addFilter(DropAdvertisements())
+        drop(name, ADVERTISEMENTS)
+    drop("mlflow.store.db.utils", MLFLOW_STORE_NOTES)
     # The command line reaches LightningCLI as `args` after presets are expanded; its warning about
     # `args` beside sys.argv is for callers that pass unrelated arguments, which is not the case here.
     warnings.filterwarnings(
