@@ -41,7 +41,7 @@ from {{ cookiecutter.package_name }}.infra import (
     writable,
 )
 from {{ cookiecutter.package_name }}.infra.checkpoints import AtomicCheckpointIO, LastCheckpoint
-from {{ cookiecutter.package_name }}.infra.errors import Refusal
+from {{ cookiecutter.package_name }}.infra.errors import RANK_VARIABLES, Refusal
 from {{ cookiecutter.package_name }}.infra.parse_errors import one_line
 {%- if cookiecutter.slurm == "yes" %}
 from {{ cookiecutter.package_name }}.infra.preemption import RequeueOnSignal
@@ -55,8 +55,6 @@ PROG = "python -m {{ cookiecutter.package_name }}"
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 # `--ckpt_path untrained`: validate, test or predict the model's initial weights, on purpose.
 UNTRAINED = "untrained"
-# Where a launcher (torchrun, srun, Lightning's own DDP) tells a process its rank, as Lightning reads it.
-RANK_VARIABLES = ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")
 
 
 class TrainingCLI(LightningCLI):
