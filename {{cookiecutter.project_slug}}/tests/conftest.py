@@ -14,12 +14,10 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-import torch
 from filelock import FileLock
 
-from {{ cookiecutter.package_name }}.infra import locks
-from {{ cookiecutter.package_name }}.infra.cli import main
-from {{ cookiecutter.package_name }}.infra.training import build
+# torch, Lightning and the package are imported where they are used, not here: pytest-xdist's
+# controller loads this file too, runs no test, and would wait seconds for them before any worker.
 
 Refused = Callable[[list[str]], str]
 
@@ -38,6 +36,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # subprocess add up their floats alike (a resumed run must match an uninterrupted one).
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if workers > 1:
+        import torch
+
         threads = max(1, (os.cpu_count() or 1) // workers)
         os.environ["OMP_NUM_THREADS"] = str(threads)
         torch.set_num_threads(threads)
@@ -77,6 +77,8 @@ FITTED_EPOCHS = 6
 def fitted_run(tmp_path_factory: pytest.TempPathFactory) -> FittedRun:
     """`fit` of the example for a few epochs, then `test` of its best checkpoint: once per session,
     shared by pytest-xdist's workers through a folder beside theirs (the first one trains)."""
+    from {{ cookiecutter.package_name }}.infra.training import build
+
     shared = tmp_path_factory.getbasetemp()
     if "PYTEST_XDIST_WORKER" in os.environ:
         shared = shared.parent
@@ -104,6 +106,8 @@ def fitted_run(tmp_path_factory: pytest.TempPathFactory) -> FittedRun:
 @pytest.fixture
 def refused(capsys: pytest.CaptureFixture[str]) -> Refused:
     """Run the command line with `args`, expect exit status 2, and return what it printed to stderr."""
+
+    from {{ cookiecutter.package_name }}.infra.cli import main
 
     def run(args: list[str]) -> str:
         with pytest.raises(SystemExit) as exit_info:
@@ -138,6 +142,8 @@ def write_locks(folder: Path, pins: dict[str, str]) -> Path:
     Where the installed torch is PyPI's build (not +cpu), prod-cpu.txt is a marked fallback, as the
     project's own CPU lock is where torch's CPU build could not be resolved.
     """
+    from {{ cookiecutter.package_name }}.infra import locks
+
     folder.mkdir()
     # torch's distribution version: PyPI's CUDA build says 2.13.0 there, 2.13.0+cu130 in code.
     installed = version("torch")

@@ -6,23 +6,28 @@ Most cases start from one short run fitted once (`fitted`) and copied into each 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import multiprocessing
 import os
+import resource
 import shutil
 import signal
 import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
 from conftest import Refused
+from version_taker import take_versions
 
 from {{ cookiecutter.package_name }}.infra import runs
 from {{ cookiecutter.package_name }}.infra.checkpoints import AtomicCheckpointIO
+from {{ cookiecutter.package_name }}.infra.errors import Refusal
 from {{ cookiecutter.package_name }}.infra.training import build
 
 PACKAGE = "{{ cookiecutter.package_name }}"
@@ -248,15 +253,10 @@ def test_second_process_on_a_run_is_refused_while_the_first_holds_it(run_copy: P
     assert first.returncode == 0, first_error[-3000:]
 
 
-def _take_versions(root: Path, count: int, queue: multiprocessing.Queue[int]) -> None:
-    for _ in range(count):
-        queue.put(runs.new_version(root)[0])
-
-
 def test_versions_taken_at_once_by_two_processes_are_all_different(tmp_path: Path) -> None:
     queue: multiprocessing.Queue[int] = multiprocessing.get_context("spawn").Queue()
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_take_versions, args=(tmp_path, 25, queue)) for _ in range(2)]
+    workers = [context.Process(target=take_versions, args=(tmp_path, 25, queue)) for _ in range(2)]
     for worker in workers:
         worker.start()
     taken = [queue.get(timeout=120) for _ in range(50)]
@@ -267,34 +267,33 @@ def test_versions_taken_at_once_by_two_processes_are_all_different(tmp_path: Pat
 
 # ---- checkpoints are whole or absent -----------------------------------------------------------
 
-WRITE_PAST_A_SIZE_LIMIT = """
-import resource, signal, sys, torch
-from pathlib import Path
-from {{ cookiecutter.package_name }}.infra.checkpoints import AtomicCheckpointIO
-from {{ cookiecutter.package_name }}.infra.errors import Refusal
-signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG, as on a full disk
-resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
-try:
-    AtomicCheckpointIO().save_checkpoint(dict(weights=torch.ones(1_000_000)), Path(sys.argv[1]))
-except Refusal as error:
-    print(error)
-"""
+@contextlib.contextmanager
+def file_size_limit(size: int) -> Iterator[None]:
+    """Writes past `size` bytes fail with EFBIG in this process, as on a full disk, until the end.
+
+    Only the soft limit is lowered, so it can be raised back; SIGXFSZ is ignored meanwhile, as it
+    would otherwise end the process instead of failing the write.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
 
 
 def test_checkpoint_write_that_fails_midway_leaves_the_last_one_whole(tmp_path: Path) -> None:
     last = tmp_path / "checkpoints" / "last.ckpt"
     AtomicCheckpointIO().save_checkpoint({"weights": torch.zeros(10)}, last)
     before = tree(tmp_path)
-    result = subprocess.run(
-        [sys.executable, "-c", WRITE_PAST_A_SIZE_LIMIT, str(last)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.stdout.strip() == (
+    with file_size_limit(100_000), pytest.raises(Refusal) as refusal:
+        AtomicCheckpointIO().save_checkpoint({"weights": torch.ones(1_000_000)}, last)
+    assert str(refusal.value) == (
         f"cannot write checkpoint {last} (the write failed: a full disk?); the previous one is "
         "unchanged: free space there, then continue the run with --resume auto"
-    ), result.stderr
+    )
     assert tree(tmp_path) == before  # the old checkpoint, and no partial file beside it
     assert torch.equal(torch.load(last)["weights"], torch.zeros(10))
 
