@@ -83,6 +83,7 @@ DEFAULT_FILES = {
     "src/digit_classifier/infra/hardware.py",
     "src/digit_classifier/infra/loading.py",
     "src/digit_classifier/infra/locks.py",
+    "src/digit_classifier/infra/log_overhead.py",
     "src/digit_classifier/infra/predictions.py",
     "src/digit_classifier/infra/preemption.py",
     "src/digit_classifier/infra/presets.py",
@@ -127,6 +128,7 @@ DEFAULT_FILES = {
     "tests/test_launch.py",
     "tests/test_layout.py",
     "tests/test_locks.py",
+    "tests/test_log_overhead.py",
     "tests/test_model.py",
     "tests/test_output.py",
     "tests/test_mps.py",
@@ -135,6 +137,7 @@ DEFAULT_FILES = {
     "tests/test_resume.py",
     "tests/test_sync.py",
     "tests/test_sweep.py",
+    "tests/version_taker.py",
 }
 # What each logger answer adds to the project.
 LOGGER_FILES = {

@@ -267,6 +267,7 @@ def test_versions_taken_at_once_by_two_processes_are_all_different(tmp_path: Pat
 
 # ---- checkpoints are whole or absent -----------------------------------------------------------
 
+
 @contextlib.contextmanager
 def file_size_limit(size: int) -> Iterator[None]:
     """Writes past `size` bytes fail with EFBIG in this process, as on a full disk, until the end.

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import torch
 
-from {{ cookiecutter.package_name }}.infra import bench, doctor, presets, quiet
+from {{ cookiecutter.package_name }}.infra import bench, doctor, log_overhead, presets, quiet
 from {{ cookiecutter.package_name }}.infra.errors import Refusal, reported
 from {{ cookiecutter.package_name }}.infra.training import PROG, SUBCOMMANDS, build
 
@@ -83,6 +83,7 @@ def main(args: list[str] | None = None) -> None:
         print(usage(), end="")
         return
     quiet.install()
+    log_overhead.install()
     with reported():
         if argv[0] in COMMANDS:
             COMMANDS[argv[0]][0](argv[1:])
