@@ -96,7 +96,11 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The template's tests: bake every option combination, run baked projects' own checks."""
     install_project_locks(session)
-    session.run("pytest", *(session.posargs or ["tests"]))
+    # A worker per core: most tests bake, lint or install on one core, and the baked suites they
+    # run leave the other idle. Tests that share a daemon or a baked project run in one worker
+    # (their files name an xdist_group); the rest are spread one by one.
+    workers = ["--numprocesses=auto", "--dist=loadgroup"]
+    session.run("pytest", *workers, *(session.posargs or ["tests"]))
 
 
 @nox.session

@@ -20,7 +20,9 @@ from options import ci_workflow_combinations, covering_combinations, label
 def run_generated_checks(project: Path, *sessions: str) -> subprocess.CompletedProcess[str]:
     # A project for Python 3.12 cannot be installed into this 3.11 environment (the CPU torch wheel
     # here is for 3.11 only), so its package is imported from src/ instead of installed.
-    environment = {**os.environ, "PYTHONPATH": str(project / "src")}
+    # Without this run's pytest-xdist variables: the project's own suite starts its own workers.
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
+    environment["PYTHONPATH"] = str(project / "src")
     command = ["nox", "--no-venv", "--no-color", "-s", *sessions]
     return subprocess.run(
         command,
