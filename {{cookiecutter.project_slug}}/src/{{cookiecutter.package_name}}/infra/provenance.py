@@ -139,7 +139,8 @@ class RunProvenance(Callback):
         if not trainer.is_global_zero or run_directory is None or not trainer.loggers:
             return
         record = collect(self.seed, self.config, Path.cwd())
-        record.update(presets=self.presets, arguments=self.arguments)
+        if not self.continuing:  # a continuation runs what the run's own config.yaml says
+            record.update(presets=self.presets, arguments=self.arguments)
         folder = Path(run_directory)
         folder.mkdir(parents=True, exist_ok=True)
         suffix = ""

@@ -136,7 +136,8 @@ class TrainingCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         trainer = config.trainer
-        if self.subcommand and trainer.logger and not trainer.fast_dev_run:
+        continuing = self.resuming is not None or hpc_checkpoints(trainer.default_root_dir)
+        if self.subcommand and trainer.logger and not trainer.fast_dev_run and not continuing:
             self._note_what_sets_it_apart(config)  # before the checks below complete the settings
         trainer_values.check(trainer)
         for section in ("model", "data"):
@@ -159,7 +160,7 @@ class TrainingCLI(LightningCLI):
             trainer.logger = False  # fast_dev_run would replace them; some write files on creation
         if self.subcommand in ("validate", "test", "predict"):
             self._require_weights(config)
-        elif self.resuming is not None or hpc_checkpoints(trainer.default_root_dir):
+        elif continuing:
             # The run goes on in its folder, whose config.yaml already says what made it.
             self.save_config_callback = None
         if self.resuming is not None:
