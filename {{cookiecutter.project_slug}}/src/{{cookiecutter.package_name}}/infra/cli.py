@@ -112,7 +112,7 @@ def main(args: list[str] | None = None) -> None:
     if argv[0] in ("-h", "--help"):
         print(usage(), end="")
         return
-    quiet.install()  # build() adds log_overhead's fix, which imports Lightning
+    quiet.install()
     with reported():
         if argv[0] in COMMANDS:
             COMMANDS[argv[0]][0](argv[1:])
