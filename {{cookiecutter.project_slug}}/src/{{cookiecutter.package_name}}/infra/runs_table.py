@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -76,7 +77,7 @@ def moment(value: Any) -> datetime | None:
     """The time an ISO 8601 text names, in local time; None for anything else."""
     try:
         return datetime.fromisoformat(value).astimezone() if isinstance(value, str) else None
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # not a time, or one out of the clock's range
         return None
 
 
@@ -109,7 +110,7 @@ def wall_seconds(records: list[dict[str, Any]], live: bool) -> float | None:
 
 def duration(seconds: float | None) -> str:
     """1:02:03 for an hour, two minutes and three seconds."""
-    if seconds is None:
+    if seconds is None or not math.isfinite(seconds):
         return UNKNOWN
     minutes, whole = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
@@ -147,7 +148,7 @@ def setting(value: Any) -> str:
     """A setting's value as a flag takes it: text as it is, anything else as JSON."""
     if isinstance(value, str) and value and not any(character.isspace() for character in value):
         return value
-    return json.dumps(value)
+    return json.dumps(value, separators=(",", ":"))  # one word, unless text holds a space
 
 
 def arguments(provenance: dict[str, Any] | None) -> str:
@@ -186,7 +187,8 @@ def row(folder: Path) -> list[str]:
         current,
         commit(provenance),
         epochs(last),
-        duration(wall_seconds(records, live=current == run_record.RUNNING)),
+        # Without the start's record, the time before the continuations is unknown.
+        duration(wall_seconds(records, live=current == run_record.RUNNING) if start else None),
         best(last),
         presets(provenance),
         arguments(provenance),
