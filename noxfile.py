@@ -105,7 +105,8 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Bake the defaults into build/demo, then train: the debug preset, then a short real fit."""
+    """Bake the defaults into build/demo, then train: the debug preset, then a short real fit, its
+    test, and the table of both runs."""
     install_project_locks(session)
     shutil.rmtree(DEMO, ignore_errors=True)
     bake = ["cookiecutter", "--no-input", "--output-dir", str(DEMO), str(ROOT)]
@@ -118,6 +119,7 @@ def demo(session: nox.Session) -> None:
     session.run("python", "-m", package, "fit", "--trainer.max_epochs=10")
     (best,) = project.glob("runs/*/version_0/checkpoints/epoch*.ckpt")
     session.run("python", "-m", package, "test", f"--ckpt_path={best}")
+    session.run("python", "-m", package, "runs")
     session.log(f"Demo project: {project}")
     session.log(f"Run directory (logs, config.yaml, checkpoints/): {best.parent.parent}")
 

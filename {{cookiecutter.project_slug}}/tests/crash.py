@@ -1,6 +1,6 @@
 """Callbacks that stop or stall their own process, as a preempted, crashed or busy job does.
 
-Used by test_resume.py and test_faults_runs.py. Pass them like any callback:
+Used by test_resume.py, test_faults_runs.py and test_runs_table.py. Pass them like any callback:
 `--trainer.callbacks+=crash.KillAtEpochStart --trainer.callbacks.epoch=3`, with this folder on
 PYTHONPATH.
 """
@@ -54,3 +54,22 @@ class WaitForSigterm(Callback):
             self.started.write_text(str(os.getpid()))
             while not trainer.received_sigterm:  # Lightning's handler sets it
                 time.sleep(0.05)
+
+
+class SigtermAtBatch(Callback):
+    """Send this process SIGTERM after training batch `batch` of epoch `epoch`, as a scheduler does.
+
+    Lightning's handler, installed while fit runs, turns it into a stop at that step (exit 143).
+    """
+
+    def __init__(self, epoch: int, batch: int) -> None:
+        self.epoch = epoch
+        self.batch = batch
+
+    def on_train_batch_end(
+        self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        if (trainer.current_epoch, batch_idx) == (self.epoch, self.batch):
+            # Without Lightning's handler the signal would end this process: the test's, maybe.
+            assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None)
+            signal.raise_signal(signal.SIGTERM)

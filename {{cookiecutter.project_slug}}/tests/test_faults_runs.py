@@ -128,9 +128,10 @@ def test_resume_continues_with_the_runs_own_configuration_and_keeps_its_records(
     # Trained with --model.hidden=64; resumed without the flag, it is still that model.
     assert resumed.model.hparams["hidden"] == 64
     after = tree(run_copy)
-    for record in ("config.yaml", "provenance.json", "hparams.yaml"):
+    for record in ("config.yaml", "provenance.json", "hparams.yaml", "run.json"):
         assert after[f"{PACKAGE}/version_0/{record}"] == before[f"{PACKAGE}/version_0/{record}"]
     assert f"{PACKAGE}/version_0/provenance-resume-1.json" in after
+    assert f"{PACKAGE}/version_0/run-resume-1.json" in after
     assert not (run_copy / PACKAGE / "version_1").exists()
     assert not (run_copy / PACKAGE / "version_0" / runs.LOCK).exists()
 

@@ -45,8 +45,9 @@ from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorData
 from {{ cookiecutter.package_name }}.infra import defaults, hardware
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 from {{ cookiecutter.package_name }}.infra.loading import batched_loader
+from {{ cookiecutter.package_name }}.infra.program import PROG
 from {{ cookiecutter.package_name }}.infra.progress import LiveLossProgressBar
-from {{ cookiecutter.package_name }}.infra.training import PROG, build
+from {{ cookiecutter.package_name }}.infra.training import build
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]

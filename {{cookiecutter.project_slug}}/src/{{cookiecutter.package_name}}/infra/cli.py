@@ -5,6 +5,10 @@ python -m {{ cookiecutter.package_name }} fit --print_config   # the merged conf
 python -m {{ cookiecutter.package_name }} presets              # what each preset does
 python -m {{ cookiecutter.package_name }} doctor               # this machine, packages, presets
 python -m {{ cookiecutter.package_name }} sweep --trials 20    # an Optuna sweep (sweep.py)
+python -m {{ cookiecutter.package_name }} runs                 # every run in runs/, one line each
+
+torch and Lightning are imported by the commands that use them, not here: `runs`, `presets` and
+`--help` only read files, and answer in a fraction of a second.
 """
 
 from __future__ import annotations
@@ -13,11 +17,9 @@ import argparse
 import sys
 from collections.abc import Callable
 
-import torch
-
-from {{ cookiecutter.package_name }}.infra import bench, doctor, log_overhead, presets, quiet
+from {{ cookiecutter.package_name }}.infra import presets, quiet, runs_table
 from {{ cookiecutter.package_name }}.infra.errors import Refusal, reported
-from {{ cookiecutter.package_name }}.infra.training import PROG, SUBCOMMANDS, build
+from {{ cookiecutter.package_name }}.infra.program import PROG, SUBCOMMANDS
 
 
 def print_presets(args: list[str]) -> None:
@@ -32,6 +34,33 @@ def print_presets(args: list[str]) -> None:
         print(f"{name:10} {description}")
 
 
+def run_lightning(args: list[str]) -> None:
+    """fit, validate, test or predict: LightningCLI with the project's settings (training.py)."""
+    import torch
+
+    from {{ cookiecutter.package_name }}.infra.training import build
+
+    build(args)
+    # Under torchrun or srun the process group outlives fit; left to the interpreter's exit, its
+    # gloo threads can abort the process (seen as SIGABRT in the torchrun test).
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
+
+def run_bench(args: list[str]) -> None:
+    """`bench`: training throughput against a plain PyTorch loop (bench.py)."""
+    from {{ cookiecutter.package_name }}.infra import bench
+
+    bench.main(args)
+
+
+def run_doctor(args: list[str]) -> None:
+    """`doctor`: this machine, the packages against the locks, the presets that run (doctor.py)."""
+    from {{ cookiecutter.package_name }}.infra import doctor
+
+    doctor.main(args)
+
+
 def run_sweep(args: list[str]) -> None:
     """`sweep`: an Optuna study over the arguments of `fit` (sweep.py)."""
     # Imported here: it imports Optuna, which the other commands do without.
@@ -43,9 +72,10 @@ def run_sweep(args: list[str]) -> None:
 # The project's own commands, beside LightningCLI's fit/validate/test/predict, with their summaries.
 COMMANDS: dict[str, tuple[Callable[[list[str]], None], str]] = {
     "presets": (print_presets, "list the presets and what each one sets"),
-    "bench": (bench.main, "training throughput of this project's loop against a plain loop"),
-    "doctor": (doctor.main, "this machine, the packages against the locks, presets that run here"),
+    "bench": (run_bench, "training throughput of this project's loop against a plain loop"),
+    "doctor": (run_doctor, "this machine, the packages against the locks, presets that run here"),
     "sweep": (run_sweep, "an Optuna hyperparameter sweep over the arguments of fit"),
+    "runs": (runs_table.main, "every run in runs/: state, commit, presets, arguments, best metric"),
 }
 LIGHTNING_COMMANDS = {
     "fit": "train (--resume auto continues the latest run)",
@@ -83,7 +113,6 @@ def main(args: list[str] | None = None) -> None:
         print(usage(), end="")
         return
     quiet.install()
-    log_overhead.install()
     with reported():
         if argv[0] in COMMANDS:
             COMMANDS[argv[0]][0](argv[1:])
@@ -91,8 +120,4 @@ def main(args: list[str] | None = None) -> None:
         if argv[0] not in SUBCOMMANDS and not argv[0].startswith("-"):
             commands = ", ".join([*SUBCOMMANDS, *COMMANDS])
             raise Refusal(f"unknown command {argv[0]!r}; commands: {commands} (--help says more)")
-        build(argv)
-    # Under torchrun or srun the process group outlives fit; left to the interpreter's exit, its
-    # gloo threads can abort the process (seen as SIGABRT in the torchrun test).
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
+        run_lightning(argv)

@@ -24,7 +24,7 @@ import torch
 
 from {{ cookiecutter.package_name }}.infra import cluster, defaults, hardware, locks, presets
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
-from {{ cookiecutter.package_name }}.infra.training import PROG
+from {{ cookiecutter.package_name }}.infra.program import PROG
 
 # What Lightning's Trainer uses when neither defaults.yaml nor a preset sets the field.
 TRAINER_DEFAULTS = {

@@ -37,15 +37,28 @@ def reported() -> Iterator[None]:
     0: here it is 143, so `fit && test`, schedulers and containers see that it did not finish.
     Under a launcher every process refuses the same request; only the first says so.
     """
-    # Imported here: the noxfile imports this module (through locks.py) before Lightning is installed.
-    from lightning.pytorch.utilities.exceptions import SIGTERMException
-
     try:
         yield
     except Refusal as error:
         if is_rank_zero():
             print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
-    except SIGTERMException:
+    except SystemExit as error:
+        if not stopped_by_sigterm(error):
+            raise
         print("error: stopped by SIGTERM before the end", file=sys.stderr)
         raise SystemExit(SIGTERM_STATUS) from None
+
+
+def stopped_by_sigterm(error: SystemExit) -> bool:
+    """Whether `error` is Lightning's SIGTERMException (a SystemExit).
+
+    Only a process that loaded Lightning can raise it, so Lightning is never imported for this:
+    the commands that only read files (`runs`, `presets`) start in a fraction of a second, and the
+    noxfile imports this module (through locks.py) before Lightning is installed.
+    """
+    if "lightning.pytorch" not in sys.modules:
+        return False
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    return isinstance(error, SIGTERMException)

@@ -9,7 +9,7 @@ refused rather than silently resolved by their order.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,13 @@ def check_compatible(names: list[str]) -> None:
                     f"{value!r} in the other; keep one of them"
                 )
             setter[field] = (name, value)
+
+
+def names(config_files: Iterable[object]) -> list[str]:
+    """The presets among a command's `--config` files (as `expand` gives them), in order."""
+    folders = {directory.resolve() for directory in PRESET_DIRS}
+    paths = [Path(str(config_file)).resolve() for config_file in config_files]
+    return [path.stem for path in paths if path.parent in folders]
 
 
 def expand(args: list[str]) -> list[str]:

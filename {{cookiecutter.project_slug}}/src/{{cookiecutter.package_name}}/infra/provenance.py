@@ -1,5 +1,6 @@
 """What made a run: the code (git commit, dirty flag, diff), the environment (locks, packages, GPU),
-the configuration and the seed. Saved in the run directory and in the logger's hyperparameters.
+the configuration and the seed, and the presets and arguments that set it apart from a plain run.
+Saved in the run directory and in the logger's hyperparameters.
 """
 
 from __future__ import annotations
@@ -10,10 +11,18 @@ import platform
 import subprocess
 from importlib.metadata import distributions
 from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
+import yaml
 from lightning.pytorch import Callback, LightningModule, Trainer
+
+from {{ cookiecutter.package_name }}.infra.resume import flatten
+
+# Where a run writes and whether it resumes, not what it trains: the logger (a sweep points each
+# trial's at its own folder), Lightning's root folder and --resume are left out of the arguments.
+WHERE_IT_WRITES = ("trainer.logger", "trainer.default_root_dir", "resume")
 
 
 def _git(*args: str, cwd: Path) -> str | None:
@@ -74,6 +83,20 @@ def collect(seed: int | None, config: str, directory: Path) -> dict[str, Any]:
     }
 
 
+def changed_arguments(config: str, plain: str) -> dict[str, Any]:
+    """The settings of `config` that differ from `plain`, by dotted name (model.init_args.hidden).
+
+    Both are configurations as dumped to config.yaml: a run's, and the one the same command gives
+    with its presets and no other argument. So these are what its flags and --config files changed.
+    """
+    here, there = flatten(yaml.safe_load(config) or {}), flatten(yaml.safe_load(plain) or {})
+    return {
+        key: here.get(key)
+        for key in sorted(set(here) | set(there))
+        if here.get(key) != there.get(key) and not key.startswith(WHERE_IT_WRITES)
+    }
+
+
 def summary(record: dict[str, Any]) -> dict[str, Any]:
     """The few fields worth a column in an experiment tracker."""
     git = record["git"] or {}
@@ -93,19 +116,31 @@ class RunProvenance(Callback):
     """Writes provenance.json (and git.diff when the tree is dirty) into the run directory.
 
     A run that continues (`--resume`, a requeued job) keeps the record of how it started, and adds
-    provenance-resume-N.json for each continuation.
+    provenance-resume-N.json for each continuation. `presets` and `arguments` (changed_arguments)
+    say what set the run apart from a plain one.
     """
 
-    def __init__(self, seed: int | None, config: str, continuing: bool = False) -> None:
+    def __init__(
+        self,
+        seed: int | None,
+        config: str,
+        continuing: bool = False,
+        presets: Sequence[str] = (),
+        arguments: Mapping[str, Any] | None = None,
+    ) -> None:
         self.seed = seed
         self.config = config
         self.continuing = continuing
+        self.presets = list(presets)
+        self.arguments = dict(arguments or {})
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         run_directory = trainer.log_dir  # a collective call under DDP: every rank must make it
         if not trainer.is_global_zero or run_directory is None or not trainer.loggers:
             return
         record = collect(self.seed, self.config, Path.cwd())
+        if not self.continuing:  # a continuation runs what the run's own config.yaml says
+            record.update(presets=self.presets, arguments=self.arguments)
         folder = Path(run_directory)
         folder.mkdir(parents=True, exist_ok=True)
         suffix = ""

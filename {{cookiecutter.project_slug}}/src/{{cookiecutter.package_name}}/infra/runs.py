@@ -4,7 +4,8 @@ A new run's `version_N` is made with `mkdir`, which fails when the folder exists
 started together get different folders by construction. The process that runs in a folder holds an
 exclusive `flock` on `run.lock` there, which names its PID: a second process is refused, and the
 kernel drops the lock when its holder dies, so a lock left by a killed process is simply taken over.
-The lock file goes when the run ends; a folder made by a refused command goes with it.
+The lock file goes when the run ends; a folder made by a refused command goes with it. `runs`
+tells a live run from a dead one by trying the lock for an instant (`is_held`), never writing.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import fcntl
 import os
 import re
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,8 @@ from {{ cookiecutter.package_name }}.infra.errors import Refusal
 
 LOCK = "run.lock"
 VERSION = re.compile(r"version_(\d+)")
+# `is_held` takes a lock shared for an instant: `hold` tries again for this long before refusing.
+PROBE_SECONDS = 0.1
 
 
 @dataclass
@@ -59,14 +63,43 @@ def new_version(root: Path) -> tuple[int, list[Path]]:
             version += 1
 
 
+def take_lock(descriptor: int) -> bool:
+    """Lock the open file exclusively; False while another process holds it (longer than a probe)."""
+    deadline = time.monotonic() + PROBE_SECONDS
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+
+
+def is_held(folder: Path) -> bool:
+    """Whether a live process holds `folder`'s lock: a lock file left by a dead one holds nothing.
+
+    Reads only: the lock is taken shared and given back at once, and the file is never written.
+    """
+    try:
+        descriptor = os.open(folder / LOCK, os.O_RDONLY)
+    except OSError:  # no lock file: no process works in the folder
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)  # gives the probe's lock back
+    return False
+
+
 def hold(folder: Path, made: list[Path] | None = None) -> None:
     """Lock `folder` for this process, or refuse in one line naming the process that holds it."""
     lock = folder / LOCK
     while True:
         descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not take_lock(descriptor):
             holder = os.read(descriptor, 64).decode(errors="replace").strip() or "unknown"
             os.close(descriptor)
             raise Refusal(

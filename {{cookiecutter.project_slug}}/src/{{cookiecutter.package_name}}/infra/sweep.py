@@ -49,7 +49,8 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from {{ cookiecutter.package_name }}.infra import defaults, hardware
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
-from {{ cookiecutter.package_name }}.infra.training import PROG, build
+from {{ cookiecutter.package_name }}.infra.program import PROG
+from {{ cookiecutter.package_name }}.infra.training import build
 
 SWEEP_ROOT = Path("runs") / "sweeps"
 DEFAULT_SPACE = Path("sweeps") / "wandb.yaml"
