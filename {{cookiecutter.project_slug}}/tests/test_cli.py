@@ -139,7 +139,8 @@ def test_profile_preset_writes_its_report_into_the_run_directory(in_tmp_dir: Pat
 
 def test_last_checkpoint_is_the_latest_epoch_even_without_improvement(in_tmp_dir: Path) -> None:
     # A learning rate of 0 keeps val/acc flat, so the best checkpoint stays at epoch 0.
-    cli = build(["fit", "--trainer.max_epochs=3", "--model.learning_rate=0", *QUIET])
+    short = ["--trainer.limit_train_batches=2", "--trainer.limit_val_batches=2"]
+    cli = build(["fit", "--trainer.max_epochs=3", "--model.learning_rate=0", *short, *QUIET])
     checkpoints = Path(cli.trainer.log_dir or "") / "checkpoints"
     assert [path.name for path in checkpoints.glob("epoch*.ckpt")] == [
         path.name for path in checkpoints.glob("epoch000-*.ckpt")

@@ -31,7 +31,8 @@ RUNS = {
 }
 Results = dict[str, Any]
 
-pytestmark = pytest.mark.slow
+# One launch of two processes (`runs`) serves every test here: they run in one pytest-xdist worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ddp")]
 
 
 @pytest.fixture(scope="module")

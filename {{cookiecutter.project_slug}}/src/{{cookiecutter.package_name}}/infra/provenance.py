@@ -5,6 +5,7 @@ Saved in the run directory and in the logger's hyperparameters.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -57,9 +58,11 @@ def lock_hashes(project: Path) -> dict[str, str]:
     }
 
 
+@functools.cache
 def installed_packages() -> dict[str, str]:
-    """The version of every installed distribution, by lowercase name."""
-    # Each distribution's metadata read once: it is parsed anew on every access (0.1 s in all).
+    """The version of every installed distribution, by lowercase name, as this process found them
+    first: the versions of the modules it has imported (a later install takes a new process)."""
+    # Read once per process, and each distribution's metadata once: parsing all of it takes 0.1 s.
     headers = (dist.metadata for dist in distributions())
     return {header["Name"].lower(): header["Version"] for header in headers}
 
@@ -79,7 +82,7 @@ def collect(seed: int | None, config: str, directory: Path) -> dict[str, Any]:
         "torch": str(torch.__version__),  # a str subclass that YAML loggers cannot write
         "cuda": torch.version.cuda,
         "gpus": devices,
-        "packages": installed_packages(),
+        "packages": dict(installed_packages()),
     }
 
 
