@@ -96,11 +96,9 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The template's tests: bake every option combination, run baked projects' own checks."""
     install_project_locks(session)
-    # A worker per core: most tests bake, lint or install on one core, and the baked suites they
-    # run leave the other idle. Tests that share a daemon or a baked project run in one worker
-    # (their files name an xdist_group); the rest are spread one by one.
-    workers = ["--numprocesses=auto", "--dist=loadgroup"]
-    session.run("pytest", *workers, *(session.posargs or ["tests"]))
+    # One process: the baked suites these tests run take every core already, and a SLURM job
+    # started beside another test's work missed its deadline (a worker per core, 2026-11-26).
+    session.run("pytest", *(session.posargs or ["tests"]))
 
 
 @nox.session

@@ -32,8 +32,8 @@ REQUIRED = os.environ.get("REQUIRE_SERVICES") == "1"
 
 @pytest.fixture(scope="session")
 def uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One uv cache for every clean HOME of the session, shared by pytest-xdist's workers (uv locks
-    its cache for concurrent use): each wheel is downloaded once."""
+    """One uv cache for every clean HOME of the session (shared by pytest-xdist's workers where
+    they run: uv locks its cache for concurrent use): each wheel is downloaded once."""
     shared = tmp_path_factory.getbasetemp()
     if "PYTEST_XDIST_WORKER" in os.environ:
         shared = shared.parent

@@ -21,9 +21,6 @@ import yaml
 from conftest import TEMPLATE
 from cookiecutter.main import cookiecutter  # type: ignore[import-untyped]  # no type hints
 
-# One baked project (mypy's cache warm) for the module's tests: they run in one pytest-xdist worker.
-pytestmark = pytest.mark.xdist_group("pre_commit_hooks")
-
 PACKAGE = "digit_classifier"
 # One line per hook: its name padded with dots, then the result.
 HOOK_RESULT = re.compile(

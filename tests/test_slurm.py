@@ -22,9 +22,6 @@ from conftest import TEMPLATE
 from cookiecutter.main import cookiecutter  # type: ignore[import-untyped]  # no type hints
 from services import SlurmCluster, run_environment, start_slurm, wait_until
 
-# One SLURM controller for the module's tests: they run in one pytest-xdist worker.
-pytestmark = pytest.mark.xdist_group("slurm")
-
 PACKAGE = "digit_classifier"
 SLUG = "digit-classifier"
 # Summing gradients over two ranks instead of within one batch reorders float additions: the

@@ -15,9 +15,6 @@ from conftest import TEMPLATE
 from cookiecutter.main import cookiecutter  # type: ignore[import-untyped]  # no type hints
 from services import PostgresServer, run_environment, start_postgres
 
-# One PostgreSQL server for the module's tests: they run in one pytest-xdist worker.
-pytestmark = pytest.mark.xdist_group("sweep_postgres")
-
 WORKERS = 2
 TRIALS_PER_WORKER = 3
 CHANNELS = {"values": [8, 16]}

@@ -24,9 +24,6 @@ from cookiecutter.main import cookiecutter  # type: ignore[import-untyped]  # no
 from services import PostgresServer, run_environment, start_postgres
 from test_sweep_postgres import CHANNELS, space_file
 
-# One PostgreSQL server for the module's tests: they run in one pytest-xdist worker.
-pytestmark = pytest.mark.xdist_group("sweep_secret")
-
 PASSWORD = f"pw-{secrets.token_hex(12)}"
 
 

@@ -31,8 +31,7 @@ RUNS = {
 }
 Results = dict[str, Any]
 
-# One launch of two processes (`runs`) serves every test here: they run in one pytest-xdist worker.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ddp")]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
