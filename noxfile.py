@@ -96,9 +96,15 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The template's tests: bake every option combination, run baked projects' own checks."""
     install_project_locks(session)
-    # One process: the baked suites these tests run take every core already, and a SLURM job
-    # started beside another test's work missed its deadline (a worker per core, 2026-11-26).
-    session.run("pytest", *(session.posargs or ["tests"]))
+    if session.posargs:
+        session.run("pytest", *session.posargs)
+        return
+    # A worker per core: most tests wait on one core (bakes, installs, downloads, mypy) while the
+    # other is idle. worksteal: the few long tests are not queued behind each other on one worker.
+    session.run("pytest", "--numprocesses=auto", "--dist=worksteal", "-m", "not alone", "tests")
+    # Then, one at a time, those whose daemons keep deadlines: a SLURM job started beside other
+    # tests' work missed its first-epoch deadline (2026-11-26).
+    session.run("pytest", "-m", "alone", "tests")
 
 
 @nox.session

@@ -18,6 +18,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "slow: minutes long; CI runs it (deselect with -m 'not slow' while iterating)"
     )
+    config.addinivalue_line(
+        "markers",
+        "alone: runs after the others, one at a time (its daemons keep deadlines that other "
+        "tests' load would make it miss); `nox -s tests` runs these last",
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -30,9 +30,14 @@ def all_combinations() -> list[dict[str, str]]:
 
 
 def ci_workflow_combinations() -> list[dict[str, str]]:
-    """The bakes whose CI workflow test_clean_machine.py runs: each Python, the other defaults."""
-    defaults = {key: values[0] for key, values in CHOICES.items()}
-    return [{**defaults, "python_version": python} for python in CHOICES["python_version"]]
+    """The bakes whose CI workflow test_clean_machine.py runs: one per Python, the n-th Python
+    with the n-th answer of every other option (cycling), so that these full runs, in fresh
+    environments, cover as many answers as they can and covering_combinations() adds few."""
+    pythons = CHOICES["python_version"]
+    return [
+        {key: values[index % len(values)] for key, values in CHOICES.items()}
+        for index in range(len(pythons))
+    ]
 
 
 def covering_combinations(

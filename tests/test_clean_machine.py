@@ -31,15 +31,17 @@ REQUIRED = os.environ.get("REQUIRE_SERVICES") == "1"
 
 
 @pytest.fixture(scope="session")
-def uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One uv cache for every clean HOME of the session (shared by pytest-xdist's workers where
-    they run: uv locks its cache for concurrent use): each wheel is downloaded once."""
+def download_caches(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """One uv cache and one pip cache for every clean HOME of the session, as the baked CI
+    workflow keeps both between runs (shared by pytest-xdist's workers where they run: uv and pip
+    lock their caches for concurrent use): each wheel is downloaded once."""
     shared = tmp_path_factory.getbasetemp()
     if "PYTEST_XDIST_WORKER" in os.environ:
         shared = shared.parent
-    cache = shared / "uv-cache"
-    cache.mkdir(exist_ok=True)
-    return cache
+    caches = {"UV_CACHE_DIR": shared / "uv-cache", "PIP_CACHE_DIR": shared / "pip-cache"}
+    for cache in caches.values():
+        cache.mkdir(exist_ok=True)
+    return {name: str(cache) for name, cache in caches.items()}
 
 
 def interpreter(version: str) -> Path:
@@ -87,7 +89,9 @@ def test_the_template_offers_every_python_from_3_11_to_3_13() -> None:
     assert set(CHOICES["python_version"]) >= {"3.11", "3.12", "3.13"}
 
 
-def run_demo(python: Path, tmp_path: Path, index_url: str | None, uv_cache: Path) -> str:
+def run_demo(
+    python: Path, tmp_path: Path, index_url: str | None, download_caches: dict[str, str]
+) -> str:
     clone = fresh_clone(tmp_path / "clone")
     result = run_clean(
         ["bash", "-c", readme_command("demo")],
@@ -95,7 +99,7 @@ def run_demo(python: Path, tmp_path: Path, index_url: str | None, uv_cache: Path
         clone,
         tmp_path / "home",
         index_url,
-        {"UV_CACHE_DIR": str(uv_cache)},
+        download_caches,
         timeout=1500,
     )
     shutil.rmtree(clone / ".nox", ignore_errors=True)  # gigabytes of torch, not needed after
@@ -112,20 +116,20 @@ def reported_test_accuracy(output: str) -> float:
 
 @pytest.mark.slow
 def test_readme_demo_runs_with_an_externally_managed_python3(
-    tmp_path: Path, index_url: str | None, uv_cache: Path
+    tmp_path: Path, index_url: str | None, download_caches: dict[str, str]
 ) -> None:
     python = debian_python()
-    output = run_demo(python, tmp_path, index_url, uv_cache)
+    output = run_demo(python, tmp_path, index_url, download_caches)
     assert reported_test_accuracy(output) >= DOCUMENTED_TEST_ACCURACY
     assert "Run directory (logs, config.yaml, checkpoints/):" in output
 
 
 @pytest.mark.slow
 def test_readme_demo_runs_with_python_3_12_alone_on_path(
-    tmp_path: Path, index_url: str | None, uv_cache: Path
+    tmp_path: Path, index_url: str | None, download_caches: dict[str, str]
 ) -> None:
     python = interpreter("3.12")
-    output = run_demo(python, tmp_path, index_url, uv_cache)
+    output = run_demo(python, tmp_path, index_url, download_caches)
     assert reported_test_accuracy(output) >= DOCUMENTED_TEST_ACCURACY
     assert "python_version=3.12" in output
 
@@ -142,7 +146,11 @@ def ci_steps(project: Path) -> list[str]:
     "combination", ci_workflow_combinations(), ids=lambda answers: answers["python_version"]
 )
 def test_a_bakes_ci_workflow_passes_on_a_clean_machine(
-    bake: Bake, tmp_path: Path, index_url: str | None, uv_cache: Path, combination: dict[str, str]
+    bake: Bake,
+    tmp_path: Path,
+    index_url: str | None,
+    download_caches: dict[str, str],
+    combination: dict[str, str],
 ) -> None:
     version = combination["python_version"]
     python = interpreter(version)
@@ -154,7 +162,7 @@ def test_a_bakes_ci_workflow_passes_on_a_clean_machine(
     outputs = []
     try:
         for script in ci_steps(project):
-            extra = {"UV_CACHE_DIR": str(uv_cache), "CI": "true"}
+            extra = {**download_caches, "CI": "true"}
             extra.update(line.partition("=")[::2] for line in github_env.read_text().splitlines())
             folders = [*reversed(github_path.read_text().split()), str(python.parent)]
             extra["GITHUB_PATH"], extra["GITHUB_ENV"] = str(github_path), str(github_env)

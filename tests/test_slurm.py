@@ -22,6 +22,9 @@ from conftest import TEMPLATE
 from cookiecutter.main import cookiecutter  # type: ignore[import-untyped]  # no type hints
 from services import SlurmCluster, run_environment, start_slurm, wait_until
 
+# The jobs' deadlines (a first checkpoint within minutes) hold on a machine left to them.
+pytestmark = pytest.mark.alone
+
 PACKAGE = "digit_classifier"
 SLUG = "digit-classifier"
 # Summing gradients over two ranks instead of within one batch reorders float additions: the
