@@ -374,9 +374,10 @@ def test_doctor_refuses_a_lock_that_is_not_utf8(
     [
         (["--steps", "0"], "bench --steps 0: give 1 or more"),
         (["--warmup=-1"], "bench --warmup -1: give 0 or more"),
+        (["--repeats", "0"], "bench --repeats 0: give 1 or more"),
         (["--device", "gpu0"], "bench --device gpu0 is not a device: use cpu, cuda or cuda:N"),
     ],
-    ids=["steps", "warmup", "device"],
+    ids=["steps", "warmup", "repeats", "device"],
 )
 def test_bench_refuses_bad_values_in_one_line(
     args: list[str], message: str, runs: Path, capsys: pytest.CaptureFixture[str]

@@ -9,7 +9,11 @@ Both loops train the same module from the same initial weights, in the same proc
 calls the module's `training_step` under autocast, with AdamW. The Lightning loop runs as users run
 it: `Trainer.fit` with the module's own optimizer, the project's logger on and the progress bar
 showing a live loss. Only the steps after a warm-up are timed, with one device synchronisation at
-each end of the window.
+each end of the window. The two loops take turns, `--repeats` times (3 by default), and the row
+gives each loop's best turn and their ratio, as timeit does: other work on the machine (other jobs,
+a shared virtual machine's neighbours) only ever slows a turn down, so the fastest turn is the one
+closest to the loop's own cost. The range is that of the turns' own ratios: a wide one says the
+machine was busy.
 
     python -m {{ cookiecutter.package_name }} bench      # all workloads and settings
     python -m {{ cookiecutter.package_name }} bench --workloads gpt --settings bf16 compile
@@ -387,6 +391,9 @@ def arguments(args: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
     parser.add_argument("--warmup", type=int, default=15, help="untimed steps first")
     parser.add_argument("--steps", type=int, default=60, help="timed steps")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="turns of both loops; the row gives the best"
+    )
     parser.add_argument("--device", default="cuda" if hardware.uses_cuda("auto") else "cpu")
     return parser.parse_known_args(args)
 
@@ -422,14 +429,16 @@ def main(args: list[str]) -> None:
     """`bench`: print one row per workload and setting with both throughputs and their ratio."""
     options, fit_args = arguments(args)
     device = chosen_device(options.device)
-    for option, value, lowest in (("--steps", options.steps, 1), ("--warmup", options.warmup, 0)):
+    limits = (("--steps", options.steps, 1), ("--warmup", options.warmup, 0))
+    for option, value, lowest in (*limits, ("--repeats", options.repeats, 1)):
         if value < lowest:
             raise Refusal(f"bench {option} {value}: give {lowest} or more")
     torch.set_float32_matmul_precision("high")  # TF32 in both loops, as the gpu preset sets it
     log_overhead.install()  # the project's loop as fit runs it, whichever workloads are timed
     print(f"device: {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}")
     workloads = chosen_workloads(options, device)
-    print(f"{'workload':9} {'setting':8} {'plain loop':>17} {'this project':>17} {'ratio':>6}")
+    header = f"{'workload':9} {'setting':8} {'plain loop':>17} {'this project':>17} {'ratio':>6}"
+    print(f"{header}  range")
     for name in workloads:
         workload = project_workload(fit_args) if name == "project" else reference_workload(name)
         ceiling = input_ceiling(workload, device, options.steps)
@@ -437,9 +446,16 @@ def main(args: list[str]) -> None:
         for setting in options.settings:
             if setting == "fp16" and device.type != "cuda":
                 continue  # fp16 autocast is a CUDA feature; on a CPU it would mean bfloat16
-            raw = raw_loop(workload, setting, device, options.warmup, options.steps)
-            ours = lightning_loop(workload, setting, device, options.warmup, options.steps)
+            raws, ours, ratios = [], [], []
+            for _ in range(options.repeats):
+                raws.append(raw_loop(workload, setting, device, options.warmup, options.steps))
+                ours.append(
+                    lightning_loop(workload, setting, device, options.warmup, options.steps)
+                )
+                ratios.append(ours[-1] / raws[-1])
+            raw, our = max(raws), max(ours)
             print(
-                f"{name:9} {setting:8} {raw:>8,.0f} {unit:8} {ours:>8,.0f} {unit:8} {ours / raw:6.3f}"
+                f"{name:9} {setting:8} {raw:>8,.0f} {unit:8} {our:>8,.0f} {unit:8} {our / raw:6.3f}  "
+                f"{min(ratios):.3f}-{max(ratios):.3f}"
             )
         print(f"{name:9} {'input':8} {ceiling:>8,.0f} {unit:8}  (the data path alone)")
