@@ -437,8 +437,9 @@ def main(args: list[str]) -> None:
     log_overhead.install()  # the project's loop as fit runs it, whichever workloads are timed
     print(f"device: {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}")
     workloads = chosen_workloads(options, device)
-    header = f"{'workload':9} {'setting':8} {'plain loop':>17} {'this project':>17} {'ratio':>6}"
-    print(f"{header}  range")
+    print(
+        f"{'workload':9} {'setting':8} {'plain loop':>17} {'this project':>17} {'ratio':>6}  range"
+    )
     for name in workloads:
         workload = project_workload(fit_args) if name == "project" else reference_workload(name)
         ceiling = input_ceiling(workload, device, options.steps)
@@ -446,13 +447,13 @@ def main(args: list[str]) -> None:
         for setting in options.settings:
             if setting == "fp16" and device.type != "cuda":
                 continue  # fp16 autocast is a CUDA feature; on a CPU it would mean bfloat16
-            raws, ours, ratios = [], [], []
+            raws, ours = [], []
             for _ in range(options.repeats):
                 raws.append(raw_loop(workload, setting, device, options.warmup, options.steps))
                 ours.append(
                     lightning_loop(workload, setting, device, options.warmup, options.steps)
                 )
-                ratios.append(ours[-1] / raws[-1])
+            ratios = [our / raw for raw, our in zip(raws, ours)]
             raw, our = max(raws), max(ours)
             print(
                 f"{name:9} {setting:8} {raw:>8,.0f} {unit:8} {our:>8,.0f} {unit:8} {our / raw:6.3f}  "
