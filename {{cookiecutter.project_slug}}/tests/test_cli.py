@@ -16,7 +16,10 @@ from {{ cookiecutter.package_name }}.infra.cli import main
 from {{ cookiecutter.package_name }}.infra.training import build
 
 PROG = "python -m {{ cookiecutter.package_name }}"
-COMMANDS = ["fit", "validate", "test", "predict", "presets", "bench", "doctor", "sweep", "runs"]
+COMMANDS = [
+    *("fit", "validate", "test", "predict"),
+    *("presets", "bench", "doctor", "sweep", "runs", "report"),
+]
 # The accuracy the README promises for `fit` with the defaults, reached on CPU in seconds.
 DOCUMENTED_TEST_ACCURACY = 0.95
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from jsonargparse.typing import NonNegativeFloat, PositiveInt
-from lightning.pytorch import LightningModule
+from lightning.pytorch import LightningDataModule, LightningModule
 from lightning.pytorch.utilities.types import OptimizerLRSchedulerConfig
 
 from {{ cookiecutter.package_name }}.model import ConvNet
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -70,6 +75,13 @@ class Classifier(LightningModule):
     def predict_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         images, _ = batch
         return self.forward(images).argmax(dim=1)
+
+    def report_figures(self, data: LightningDataModule) -> dict[str, Figure]:
+        # `report` adds these to the run's learning curves and provenance. Imported here, so that
+        # training does not import matplotlib.
+        from {{ cookiecutter.package_name }}.figures import classifier_figures
+
+        return classifier_figures(self, data)
 
     def configure_optimizers(self) -> OptimizerLRSchedulerConfig:
         # Fused AdamW on a GPU: faster, and with fp16 its loss scaling needs no host sync per step.

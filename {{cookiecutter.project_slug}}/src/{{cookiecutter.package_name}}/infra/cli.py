@@ -6,6 +6,7 @@ python -m {{ cookiecutter.package_name }} presets              # what each prese
 python -m {{ cookiecutter.package_name }} doctor               # this machine, packages, presets
 python -m {{ cookiecutter.package_name }} sweep --trials 20    # an Optuna sweep (sweep.py)
 python -m {{ cookiecutter.package_name }} runs                 # every run in runs/, one line each
+python -m {{ cookiecutter.package_name }} report               # the newest run's page in reports/
 
 torch and Lightning are imported by the commands that use them, not here: `runs`, `presets` and
 `--help` only read files, and answer in a fraction of a second.
@@ -61,6 +62,13 @@ def run_doctor(args: list[str]) -> None:
     doctor.main(args)
 
 
+def run_report(args: list[str]) -> None:
+    """`report`: one HTML page of a run, its curves, figures and provenance (report.py)."""
+    from {{ cookiecutter.package_name }}.infra import report
+
+    report.main(args)
+
+
 def run_sweep(args: list[str]) -> None:
     """`sweep`: an Optuna study over the arguments of `fit` (sweep.py)."""
     # Imported here: it imports Optuna, which the other commands do without.
@@ -76,6 +84,7 @@ COMMANDS: dict[str, tuple[Callable[[list[str]], None], str]] = {
     "doctor": (run_doctor, "this machine, the packages against the locks, presets that run here"),
     "sweep": (run_sweep, "an Optuna hyperparameter sweep over the arguments of fit"),
     "runs": (runs_table.main, "every run in runs/: state, commit, presets, arguments, best metric"),
+    "report": (run_report, "one HTML page of a run: learning curves, figures, provenance"),
 }
 LIGHTNING_COMMANDS = {
     "fit": "train (--resume auto continues the latest run)",

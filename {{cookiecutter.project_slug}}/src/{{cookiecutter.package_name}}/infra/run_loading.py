@@ -1,0 +1,90 @@
+"""A run's trained model and its data, rebuilt from the run's own records, to look at (report, the
+notebook, the applet).
+
+The model comes from the run's best checkpoint, whose class LightningCLI recorded in it; the data
+module from the `data:` section of the run's config.yaml, through jsonargparse as `fit` built it.
+Both are read only: nothing in the run folder is written.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from jsonargparse import ArgumentParser
+from lightning.pytorch import LightningDataModule, LightningModule
+
+from {{ cookiecutter.package_name }}.infra.errors import Refusal
+
+CHECKPOINTS = "checkpoints"
+LAST = "last.ckpt"  # checkpoints.LastCheckpoint: the latest epoch, not the best
+CONFIG = "config.yaml"  # LightningCLI's record of what the run was given
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint's contents on the CPU, the tensors mapped from the file rather than read."""
+    state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    return state
+
+
+def best_checkpoint(folder: Path) -> Path | None:
+    """The checkpoint of the run's best epoch by its monitored metric; for a `validate`, `test` or
+    `predict` run, the checkpoint it was given. None when there is neither."""
+    checkpoints = folder / CHECKPOINTS
+    kept = sorted(
+        path
+        for path in checkpoints.glob("*.ckpt")
+        if path.name != LAST and not path.name.startswith("hpc_ckpt")
+    )
+    if len(kept) > 1 and (checkpoints / LAST).is_file():
+        # With save_top_k above 1 several are kept: the latest epoch's record names the best.
+        for callback in load_checkpoint(checkpoints / LAST).get("callbacks", {}).values():
+            if isinstance(callback, dict) and callback.get("monitor") is not None:
+                best = checkpoints / Path(str(callback.get("best_model_path"))).name
+                if best in kept:
+                    return best
+    if kept:
+        return kept[-1]
+    given = run_config(folder).get("ckpt_path")
+    return Path(given) if isinstance(given, str) and Path(given).is_file() else None
+
+
+def run_config(folder: Path) -> dict[str, Any]:
+    """The run's config.yaml as plain data; empty when the run wrote none."""
+    path = folder / CONFIG
+    if not path.is_file():
+        return {}
+    loaded = yaml.safe_load(path.read_text())
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def load_model(checkpoint: Path) -> LightningModule:
+    """The model saved in `checkpoint`, of the class the run used, on the CPU, in eval mode."""
+    hyperparameters = load_checkpoint(checkpoint).get("hyper_parameters") or {}
+    class_path = hyperparameters.get("_class_path")  # LightningCLI records the class it built
+    if not isinstance(class_path, str):
+        raise Refusal(
+            f"{checkpoint} does not name its model's class (LightningCLI writes it with the "
+            "hyperparameters): load it with that class's load_from_checkpoint"
+        )
+    # Lightning loads only classes already imported, so that a checkpoint cannot run unknown code;
+    # this one is the run's own record of what it trained.
+    module_name, _, class_name = class_path.rpartition(".")
+    model_class = getattr(importlib.import_module(module_name), class_name)
+    model: LightningModule = model_class.load_from_checkpoint(checkpoint, map_location="cpu")
+    return model.eval()
+
+
+def load_data(folder: Path) -> LightningDataModule | None:
+    """The data module the run was given, built again from its config.yaml; None without one."""
+    data = run_config(folder).get("data")
+    if not isinstance(data, dict):
+        return None
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_subclass_arguments(LightningDataModule, "data")
+    built = parser.instantiate_classes(parser.parse_object({"data": data}))
+    module: LightningDataModule = built.data
+    return module

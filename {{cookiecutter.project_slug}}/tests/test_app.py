@@ -1,0 +1,58 @@
+"""The applet (app.py), run headless by Streamlit's AppTest on a real run: the digit it shows, the
+model's prediction and each class's probability are those of the run's best checkpoint."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import FittedRun
+from streamlit.testing.v1 import AppTest
+
+from {{ cookiecutter.package_name }}.infra import run_loading
+from {{ cookiecutter.package_name }}.infra.program import PROG
+
+APP = Path(__file__).parents[1] / "src" / "{{ cookiecutter.package_name }}" / "app.py"
+RUN = Path("runs") / "{{ cookiecutter.package_name }}" / "version_0"
+
+
+def test_it_says_how_to_make_a_run_when_there_is_none(in_tmp_dir: Path) -> None:
+    app = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not app.exception
+    assert [info.value for info in app.info] == [
+        f"No trained run under runs/ yet: `{PROG} fit` makes one."
+    ]
+
+
+def test_it_shows_the_best_checkpoints_prediction(fitted_run: FittedRun, in_tmp_dir: Path) -> None:
+    shutil.copytree(fitted_run.directory, in_tmp_dir / RUN)
+    checkpoint = run_loading.best_checkpoint(RUN)
+    assert checkpoint is not None
+    model = run_loading.load_model(checkpoint)
+    data = run_loading.load_data(RUN)
+    assert data is not None
+    data.setup("test")
+    images, labels = next(iter(data.test_dataloader()))
+
+    app = AppTest.from_file(str(APP), default_timeout=120).run()
+    assert not app.exception
+    assert [box.value for box in app.selectbox] == [RUN]
+    for index in (0, 7):
+        app.slider[0].set_value(index).run()
+        with torch.inference_mode():
+            expected = model(images[index : index + 1]).softmax(dim=1)[0]
+        shown = app.dataframe[0].value
+        assert shown["digit"].tolist() == list(range(10))
+        assert shown["probability"].tolist() == pytest.approx(expected.tolist(), abs=1e-6)
+        assert app.metric[0].value == str(int(expected.argmax()))
+        label = int(labels[index])
+        assert app.markdown[0].value.startswith(f"True digit: {label}")
+
+    # A drawing: an empty grid is still an input the model answers.
+    app.radio[0].set_value("drawn").run()
+    assert not app.exception
+    assert (
+        app.dataframe[-1].value["probability"].sum()
+    )  # [0]: the grid drawn on == pytest.approx(1, abs=1e-5)

@@ -1,0 +1,121 @@
+"""`report`: one HTML page of a run, drawn from the run's own records, which it never changes.
+
+The run is the session's fitted run, copied: six epochs of the example, then `test` of its best
+checkpoint in the same process, so its logger files hold test metrics too.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import re
+import shutil
+from pathlib import Path
+
+import matplotlib.image
+import pytest
+from conftest import FittedRun, Refused
+
+from {{ cookiecutter.package_name }}.infra import run_history
+from {{ cookiecutter.package_name }}.infra.cli import main
+
+PACKAGE = "{{ cookiecutter.package_name }}"
+RUN = Path("runs") / PACKAGE / "version_0"
+PAGE = Path("reports") / PACKAGE / "version_0" / "report.html"
+
+
+def tree(folder: Path) -> dict[str, str]:
+    """sha256 of every file under `folder`, by relative path."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def pictures(page: str) -> list[tuple[int, int]]:
+    """The (height, width) of each PNG inside the page, decoded."""
+    found = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    return [matplotlib.image.imread(io.BytesIO(base64.b64decode(data))).shape[:2] for data in found]
+
+
+@pytest.fixture
+def run_copy(fitted_run: FittedRun, in_tmp_dir: Path) -> Path:
+    shutil.copytree(fitted_run.directory, in_tmp_dir / RUN)
+    return in_tmp_dir / RUN
+
+
+def test_the_history_is_what_the_trainer_logged(run_copy: Path, fitted_run: FittedRun) -> None:
+    history = run_history.read(run_copy)
+    last = fitted_run.epochs - 1
+    for name in ("val/acc", "val/loss", "train/loss"):
+        assert sorted(history[name]) == list(range(fitted_run.epochs)), name
+    # The logger wrote float32 values; the trainer's last epoch is the history's last.
+    assert history["val/acc"][last] == pytest.approx(fitted_run.final_metrics["val/acc"], abs=1e-6)
+    assert history["train/loss"][last] == pytest.approx(
+        fitted_run.final_metrics["train/loss_epoch"], abs=1e-6
+    )
+    tested = fitted_run.test_metrics["test/acc"]
+    assert list(history["test/acc"].values()) == [pytest.approx(tested, abs=1e-6)]
+
+
+def test_the_newest_run_gets_a_page_and_its_folder_is_untouched(
+    run_copy: Path, fitted_run: FittedRun, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = tree(run_copy)
+    main(["report"])
+    assert capsys.readouterr().out == f"Report of {RUN}: {PAGE}\n"
+    assert tree(run_copy) == before
+    page = PAGE.read_text()
+    headings = re.findall(r"<h[23]>([^<]+)</h[23]>", page)
+    assert headings == [
+        "Learning curves",
+        "Test metrics",
+        "The model",
+        "Confusion matrix (test split)",
+        "Worst test predictions",
+        "Provenance",
+    ]
+    # Three real pictures: the curves (loss and acc side by side), the matrix, a grid of 16.
+    curves, matrix, worst = pictures(page)
+    assert curves[1] > 1.5 * curves[0] and min(matrix) > 300 and min(worst) > 300
+    accuracy = fitted_run.test_metrics["test/acc"]
+    assert f"<th>test/acc</th><td><code>{accuracy:.4f}</code>" in page
+    assert "<th>Epochs</th><td><code>6/6</code>" in page
+    assert "<th>State</th><td><code>finished</code>" in page
+
+
+def test_a_test_run_of_its_checkpoint_shows_beside_it(
+    run_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (best,) = (run_copy / "checkpoints").glob("epoch*.ckpt")
+    quiet = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
+    main(["test", f"--ckpt_path={best}", *quiet])
+    capsys.readouterr()
+    main(["report", str(run_copy)])
+    page = PAGE.read_text()
+    # Listed as under runs/; the fitted run's own test (in fit's process) as "this run".
+    assert f"<p>{RUN.parent / 'version_1'}</p>" in page and "<p>this run</p>" in page
+
+
+def test_refusals_write_nothing(in_tmp_dir: Path, refused: Refused) -> None:
+    assert refused(["report"]) == (
+        f"error: report: no run under runs/ yet: `python -m {PACKAGE} fit` makes one\n"
+    )
+    (in_tmp_dir / "elsewhere").mkdir()
+    assert refused(["report", "elsewhere"]) == (
+        "error: report elsewhere: not a run folder (it holds none of provenance.json, run.json, "
+        f"run.lock); `python -m {PACKAGE} runs` lists the runs\n"
+    )
+    assert sorted(path.name for path in in_tmp_dir.iterdir()) == ["elsewhere"]
+
+
+def test_a_page_inside_a_run_folder_is_refused(run_copy: Path, refused: Refused) -> None:
+    before = tree(run_copy)
+    inside = run_copy / "report.html"
+    assert refused(["report", "--output", str(inside)]) == (
+        f"error: report --output {inside}: inside the run folder {run_copy.resolve()}, which its "
+        "own run alone writes; give a path outside the run folders (or leave --output out)\n"
+    )
+    assert tree(run_copy) == before and not Path("reports").exists()
