@@ -18,11 +18,17 @@ APP = Path(__file__).parents[1] / "src" / "{{ cookiecutter.package_name }}" / "a
 RUN = Path("runs") / "{{ cookiecutter.package_name }}" / "version_0"
 
 
-def test_it_says_how_to_make_a_run_when_there_is_none(in_tmp_dir: Path) -> None:
+def test_it_says_how_to_make_a_run_when_there_is_none_of_the_classifier(in_tmp_dir: Path) -> None:
+    # A run of the regression example is not one to offer: its model takes no digits.
+    other = in_tmp_dir / RUN
+    (other / "checkpoints").mkdir(parents=True)
+    (other / "checkpoints" / "epoch009-val_loss0.5000.ckpt").touch()
+    model = "{{ cookiecutter.package_name }}.regressor.Regressor"
+    (other / "config.yaml").write_text(f"model:\n  class_path: {model}\n")
     app = AppTest.from_file(str(APP), default_timeout=60).run()
     assert not app.exception
     assert [info.value for info in app.info] == [
-        f"No trained run under runs/ yet: `{PROG} fit` makes one."
+        f"No trained run of the digit classifier under runs/ yet: `{PROG} fit` makes one."
     ]
 
 

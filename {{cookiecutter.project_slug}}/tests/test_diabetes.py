@@ -43,6 +43,20 @@ def test_fit_learns_and_keeps_the_checkpoint_with_the_lowest_val_loss(in_tmp_dir
     assert score is not None and float(best.stem.split("val_loss")[1]) == round(score.item(), 4)
 
 
+def test_report_draws_its_curves_and_provenance_without_code_of_its_own(
+    in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build(["fit", *DIABETES, "--trainer.max_epochs=3", *QUIET])
+    main(["report"])
+    (page,) = Path("reports").rglob("report.html")
+    assert capsys.readouterr().out.endswith(f": {page}\n")
+    text = page.read_text()
+    # One picture: loss, training and validation, over the three epochs; no figures of its own.
+    assert text.count('src="data:image/png;base64,') == 1
+    assert "Regressor has no report_figures(data) method" in text
+    assert "<th>Presets</th><td><code>diabetes</code>" in text
+
+
 def test_presets_compose_with_it(in_tmp_dir: Path) -> None:
     build(["fit", *DIABETES, "--preset", "debug", *QUIET])
     assert list(in_tmp_dir.iterdir()) == []  # the debug preset writes nothing

@@ -19,8 +19,10 @@ from lightning.pytorch import LightningDataModule, LightningModule
 from {{ cookiecutter.package_name }}.data import IMAGE_SHAPE
 from {{ cookiecutter.package_name }}.infra import run_loading, runs_table
 from {{ cookiecutter.package_name }}.infra.program import PROG
+from {{ cookiecutter.package_name }}.module import Classifier
 
 RUNS = runs_table.runs_root()
+CLASSIFIER = f"{Classifier.__module__}.{Classifier.__qualname__}"
 
 
 @st.cache_resource
@@ -43,10 +45,21 @@ def probabilities(model: LightningModule, image: torch.Tensor) -> torch.Tensor:
     return logits.softmax(dim=1)[0].cpu()
 
 
+def trained_classifiers() -> list[Path]:
+    """The runs that trained this example's classifier (not the regression example) and kept a
+    checkpoint."""
+    return [
+        run
+        for run in runs_table.run_folders(RUNS)
+        if run_loading.run_config(run).get("model", {}).get("class_path") == CLASSIFIER
+        and run_loading.best_checkpoint(run)
+    ]
+
+
 st.title("Digit classifier")
-trained = [run for run in runs_table.run_folders(RUNS) if run_loading.best_checkpoint(run)]
+trained = trained_classifiers()
 if not trained:
-    st.info(f"No trained run under {RUNS}/ yet: `{PROG} fit` makes one.")
+    st.info(f"No trained run of the digit classifier under {RUNS}/ yet: `{PROG} fit` makes one.")
     st.stop()
 run = st.selectbox("Run", trained, index=len(trained) - 1, format_func=str)
 model, images, labels = load(run)
