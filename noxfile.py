@@ -115,7 +115,7 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def demo(session: nox.Session) -> None:
     """Bake the defaults into build/demo, then train: the debug preset, then a short real fit, its
-    test, and the table of both runs."""
+    test, the table of both runs and the fit's page."""
     install_project_locks(session)
     shutil.rmtree(DEMO, ignore_errors=True)
     bake = ["cookiecutter", "--no-input", "--output-dir", str(DEMO), str(ROOT)]
@@ -129,6 +129,8 @@ def demo(session: nox.Session) -> None:
     (best,) = project.glob("runs/*/version_0/checkpoints/epoch*.ckpt")
     session.run("python", "-m", package, "test", f"--ckpt_path={best}")
     session.run("python", "-m", package, "runs")
+    # The fit's page: its curves, its test beside it, its figures; the newest run is the test's.
+    session.run("python", "-m", package, "report", str(best.parent.parent.relative_to(project)))
     session.log(f"Demo project: {project}")
     session.log(f"Run directory (logs, config.yaml, checkpoints/): {best.parent.parent}")
 

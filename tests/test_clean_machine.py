@@ -122,6 +122,8 @@ def test_readme_demo_runs_with_an_externally_managed_python3(
     output = run_demo(python, tmp_path, index_url, download_caches)
     assert reported_test_accuracy(output) >= DOCUMENTED_TEST_ACCURACY
     assert "Run directory (logs, config.yaml, checkpoints/):" in output
+    page = "reports/digit_classifier/version_0/report.html"
+    assert f"Report of runs/digit_classifier/version_0: {page}\n" in output
 
 
 @pytest.mark.slow
