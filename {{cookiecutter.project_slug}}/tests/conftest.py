@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -116,6 +117,15 @@ def refused(capsys: pytest.CaptureFixture[str]) -> Refused:
         return capsys.readouterr().err
 
     return run
+
+
+def tree(folder: Path) -> dict[str, str]:
+    """sha256 of every file under `folder`, by relative path."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
 
 
 def killed_fit(folder: Path, at_epoch: int, fit_args: list[str]) -> None:

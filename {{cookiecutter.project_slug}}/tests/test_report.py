@@ -7,7 +7,6 @@ checkpoint in the same process, so its logger files hold test metrics too.
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import re
 import shutil
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import matplotlib.image
 import pytest
-from conftest import FittedRun, Refused
+from conftest import FittedRun, Refused, tree
 
 from {{ cookiecutter.package_name }}.infra import run_history
 from {{ cookiecutter.package_name }}.infra.cli import main
@@ -23,15 +22,6 @@ from {{ cookiecutter.package_name }}.infra.cli import main
 PACKAGE = "{{ cookiecutter.package_name }}"
 RUN = Path("runs") / PACKAGE / "version_0"
 PAGE = Path("reports") / PACKAGE / "version_0" / "report.html"
-
-
-def tree(folder: Path) -> dict[str, str]:
-    """sha256 of every file under `folder`, by relative path."""
-    return {
-        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
 
 
 def pictures(page: str) -> list[tuple[int, int]]:

@@ -7,7 +7,6 @@ fit, stopped by a real SIGTERM, makes the stopped run, in a git repository with 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -18,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import FittedRun, Refused
+from conftest import FittedRun, Refused, tree
 
 from {{ cookiecutter.package_name }}.infra import run_record, runs
 from {{ cookiecutter.package_name }}.infra.cli import main
@@ -38,15 +37,6 @@ COLUMNS = [
     "PRESETS",
     "ARGUMENTS",
 ]
-
-
-def tree(folder: Path) -> dict[str, str]:
-    """sha256 of every file under `folder`, by relative path."""
-    return {
-        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
 
 
 def runs_table(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, str]]:

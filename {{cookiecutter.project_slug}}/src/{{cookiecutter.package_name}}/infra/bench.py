@@ -429,8 +429,11 @@ def main(args: list[str]) -> None:
     """`bench`: print one row per workload and setting with both throughputs and their ratio."""
     options, fit_args = arguments(args)
     device = chosen_device(options.device)
-    limits = (("--steps", options.steps, 1), ("--warmup", options.warmup, 0))
-    for option, value, lowest in (*limits, ("--repeats", options.repeats, 1)):
+    for option, value, lowest in (
+        ("--steps", options.steps, 1),
+        ("--warmup", options.warmup, 0),
+        ("--repeats", options.repeats, 1),
+    ):
         if value < lowest:
             raise Refusal(f"bench {option} {value}: give {lowest} or more")
     torch.set_float32_matmul_precision("high")  # TF32 in both loops, as the gpu preset sets it

@@ -85,19 +85,21 @@ def test_metrics(folder: Path, root: Path) -> dict[str, dict[str, float]]:
     """test/* metrics by where they come from: the run itself, and each `test` run of its
     checkpoints under `root`."""
     found: dict[str, dict[str, float]] = {}
-    checkpoints = (folder / "checkpoints").resolve()
+    here = folder.resolve()
     for other in runs_table.run_folders(root) if root.is_dir() else []:
+        itself = other.resolve() == here
         given = run_loading.run_config(other).get("ckpt_path")
-        tested_here = isinstance(given, str) and Path(given).resolve().parent == checkpoints
-        if other.resolve() == folder.resolve() or tested_here:
+        tested_here = (
+            isinstance(given, str) and Path(given).resolve().parent == here / "checkpoints"
+        )
+        if itself or tested_here:
             last = {
                 name: values[max(values)]
                 for name, values in run_history.read(other).items()
                 if name.startswith("test/")
             }
             if last:
-                source = "this run" if other.resolve() == folder.resolve() else str(other)
-                found[source] = last
+                found["this run" if itself else str(other)] = last
     return found
 
 
