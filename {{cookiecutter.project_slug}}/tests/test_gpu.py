@@ -23,7 +23,13 @@ pytestmark = [
         ["--preset", "gpu"],
         ["--preset", "gpu", "--preset", "bf16"],
         ["--preset", "gpu", "--preset", "fp16"],
-        ["--preset", "ddp", "--preset", "bf16"],
+        pytest.param(
+            ["--preset", "ddp", "--preset", "bf16"],
+            marks=pytest.mark.skipif(
+                torch.cuda.device_count() < 2,
+                reason="the ddp preset runs a process per GPU and needs 2 or more GPUs",
+            ),
+        ),
     ],
     ids=["gpu", "gpu-bf16", "gpu-fp16", "ddp-bf16"],
 )
@@ -43,3 +49,13 @@ def test_bf16_is_refused_on_gpus_without_it(capsys: pytest.CaptureFixture[str]) 
     with pytest.raises(SystemExit):
         main(["fit", "--preset", "gpu", "--preset", "bf16"])
     assert "needs bfloat16" in capsys.readouterr().err
+
+
+def test_ddp_preset_on_one_gpu_is_refused_with_the_fix(capsys: pytest.CaptureFixture[str]) -> None:
+    if torch.cuda.device_count() != 1:
+        pytest.skip("checks what a machine with exactly one GPU says")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--preset", "ddp"])
+    error = capsys.readouterr().err
+    assert exit_info.value.code != 0
+    assert "trainer.devices=-1 on 1 node: 1 GPU visible" in error and "--preset gpu" in error

@@ -48,7 +48,7 @@ from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorData
 
 from {{ cookiecutter.package_name }}.infra import defaults, hardware, log_overhead
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
-from {{ cookiecutter.package_name }}.infra.loading import batched_loader
+from {{ cookiecutter.package_name }}.infra.loading import batched_loader, quiet_worker_advice
 from {{ cookiecutter.package_name }}.infra.program import PROG
 from {{ cookiecutter.package_name }}.infra.progress import LiveLossProgressBar
 from {{ cookiecutter.package_name }}.infra.training import build
@@ -438,6 +438,7 @@ def main(args: list[str]) -> None:
             raise Refusal(f"bench {option} {value}: give {lowest} or more")
     torch.set_float32_matmul_precision("high")  # TF32 in both loops, as the gpu preset sets it
     log_overhead.install()  # the project's loop as fit runs it, whichever workloads are timed
+    quiet_worker_advice()
     print(f"device: {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}")
     workloads = chosen_workloads(options, device)
     print(

@@ -4,6 +4,12 @@ Lightning gives an ordinary DataLoader a DistributedSampler under DDP (`trainer.
 on by default), so every process reads its own shard. `GlobalBatchSampler` is for data modules that
 want more: the same global batches at every world size, so a DDP run repeats a one-process run. It
 is a DistributedSampler itself, which Lightning leaves in place.
+
+Lightning advises more loader workers for any loader with fewer than two, on a machine with more
+than two cores (every run on a laptop or a GPU box prints it, once per loader). For the loaders that
+`batched_loader` makes without workers the advice is wrong: a batch is one indexing of tensors
+already in memory, and a worker would only add a copy between processes. `quiet_worker_advice`
+drops it for those loaders alone; every other loader keeps it.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from typing import cast
 
 import torch
 from lightning.pytorch import Trainer
+from lightning.pytorch.trainer.connectors import data_connector
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, TensorDataset
 
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
@@ -76,16 +83,20 @@ class GlobalBatchSampler(DistributedSampler[list[int]]):
         return -(-samples // self.batch_size)
 
 
+class TensorBatchLoader(DataLoader[tuple[torch.Tensor, ...]]):
+    """The loader `batched_loader` makes: tensors in memory, gathered a whole batch at a time."""
+
+
 def batched_loader(
     dataset: TensorDataset, batches: Sampler[list[int]], num_workers: int = 0
-) -> DataLoader[tuple[torch.Tensor, ...]]:
+) -> TensorBatchLoader:
     """A loader that gathers each batch with one indexing operation per tensor.
 
     The usual per-sample `dataset[i]` and stacking costs far more CPU time than the small models
     here take on a GPU; indexing the tensors with the whole batch of indices at once keeps the input
     pipeline well ahead of training (`bench` reports its ceiling).
     """
-    return DataLoader(
+    return TensorBatchLoader(
         dataset,
         batch_size=None,  # each "index" the sampler yields is already a whole batch
         sampler=batches,
@@ -93,3 +104,19 @@ def batched_loader(
         pin_memory=torch.cuda.is_available(),
         persistent_workers=num_workers > 0,
     )
+
+
+# Lightning's own check, kept before quiet_worker_advice replaces it.
+LIGHTNING_WORKER_CHECK = data_connector._worker_check
+
+
+def worker_check(trainer: Trainer, dataloader: object, name: str) -> None:
+    """Lightning's worker check, skipped for a TensorBatchLoader without workers."""
+    if isinstance(dataloader, TensorBatchLoader) and dataloader.num_workers == 0:
+        return
+    LIGHTNING_WORKER_CHECK(trainer=trainer, dataloader=dataloader, name=name)
+
+
+def quiet_worker_advice() -> None:
+    """Make Lightning run `worker_check` on each loader it is given (idempotent)."""
+    data_connector._worker_check = worker_check

@@ -355,6 +355,7 @@ def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ())
     """
     quiet.install()
     log_overhead.install()
+    loading.quiet_worker_advice()
     files = {"default_config_files": [str(path) for path in defaults.FILES]}
     parser_kwargs: dict[str, Any] = {"prog": PROG}
     # The parser of the command given alone: each of the others would take a quarter of a second.
