@@ -145,6 +145,7 @@ DEFAULT_FILES = {
     "tests/test_output.py",
     "tests/test_mps.py",
     "tests/test_preemption.py",
+    "tests/test_progress.py",
     "tests/test_provenance.py",
     "tests/test_report.py",
     "tests/test_resume.py",
