@@ -5,11 +5,12 @@ Run inside a baked project's environment, from its folder:
     python path/to/fsdl-template/docs/step_overhead.py [--steps 400] [--repeats 3]
 
 It trains the project's configured model on its own data loader, as `bench`'s project workload
-does, in loops that add one part at a time: a plain PyTorch loop; Lightning alone; the project's
-logger; the progress bar as Lightning draws it (a redraw after every step) and as the project draws
-it (at most ten a second); the checkpoint and provenance callbacks of `fit`. Each loop's time is the
-process's CPU time over the timed steps, with one thread, so other work on a shared machine counts
-less than in wall time; the table shows the best of the repeats.
+does, in loops that add one part at a time: a plain PyTorch loop; Lightning alone; its fixes to
+`self.log` and to the hook name set around each hook call; the project's logger; the progress bar
+as Lightning draws it (a redraw after every step) and as the project draws it (at most ten a
+second); the checkpoint and provenance callbacks of `fit`. Each loop's time is the process's CPU
+time over the timed steps, with one thread, so other work on a shared machine counts less than in
+wall time; the table shows the best of the repeats.
 """
 
 from __future__ import annotations
@@ -24,15 +25,16 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
-from lightning.pytorch import Callback, Trainer
+from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.trainer.connectors.logger_connector.result import _ResultMetric
+from torch import nn
 
 Loop = Callable[[], float]
 
 
-def project_modules() -> tuple[Any, Any, Any, Any, Any, Any]:
-    """The baked package's bench, checkpoints, log_overhead, progress, provenance and training
-    modules (its name varies)."""
+def project_modules() -> tuple[Any, Any, Any, Any, Any, Any, Any]:
+    """The baked package's bench, checkpoints, hook_overhead, log_overhead, progress, provenance
+    and training modules (its name varies)."""
     (package,) = (
         entry.name
         for entry in os.scandir("src")
@@ -42,7 +44,15 @@ def project_modules() -> tuple[Any, Any, Any, Any, Any, Any]:
     importlib.import_module(f"{package}.infra.quiet").install()
     return tuple(  # type: ignore[return-value]
         importlib.import_module(f"{package}.infra.{name}")
-        for name in ("bench", "checkpoints", "log_overhead", "progress", "provenance", "training")
+        for name in (
+            "bench",
+            "checkpoints",
+            "hook_overhead",
+            "log_overhead",
+            "progress",
+            "provenance",
+            "training",
+        )
     )
 
 
@@ -69,7 +79,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     options = parser.parse_args()
     torch.set_num_threads(1)
-    bench, checkpoints, log_overhead, progress, provenance, training = project_modules()
+    bench, checkpoints, hook_overhead, log_overhead, progress, provenance, training = (
+        project_modules()
+    )
     workload = bench.project_workload([])
     warmup: int = options.warmup
     steps: int = options.steps
@@ -88,12 +100,26 @@ def main() -> None:
             optimizer.step()
         return (time.process_time() - start) / steps
 
-    def lightning(log_fix: bool, logger: bool, bar: Callback | None, fit_callbacks: bool) -> Loop:
+    def lightning(fixes: int, logger: bool, bar: Callback | None, fit_callbacks: bool) -> Loop:
+        """Lightning's loop with the first `fixes` of the project's fixes (self.log, hook name)."""
+
         def loop() -> float:
-            with log_moves(log_fix):
+            with log_moves(fixes >= 1), hook_names(fixes >= 2):
                 return lightning_loop(logger, bar, fit_callbacks)
 
         return loop
+
+    @contextlib.contextmanager
+    def hook_names(fixed: bool) -> Iterator[None]:
+        """The hook name set as Lightning releases it, or with the fix (hook_overhead.py)."""
+        saved = LightningModule.__setattr__
+        LightningModule.__setattr__ = nn.Module.__setattr__  # type: ignore[method-assign]
+        if fixed:
+            hook_overhead.install()
+        try:
+            yield
+        finally:
+            LightningModule.__setattr__ = saved  # type: ignore[method-assign]
 
     @contextlib.contextmanager
     def log_moves(fixed: bool) -> Iterator[None]:
@@ -142,12 +168,13 @@ def main() -> None:
     throttle = progress.REDRAW_SECONDS
     loops: dict[str, Callable[[], float]] = {
         "plain PyTorch loop": plain,
-        "Lightning alone, as released": lightning(False, False, None, False),
-        "+ self.log fix": lightning(True, False, None, False),
-        "+ logger": lightning(True, True, None, False),
-        "+ bar, redrawn every step": lightning(True, True, progress.LiveLossProgressBar(), False),
-        "+ bar, redrawn <= 10/s": lightning(True, True, progress.LiveLossProgressBar(), False),
-        "+ checkpoints, provenance": lightning(True, True, progress.LiveLossProgressBar(), True),
+        "Lightning alone, as released": lightning(0, False, None, False),
+        "+ self.log fix": lightning(1, False, None, False),
+        "+ hook-name fix": lightning(2, False, None, False),
+        "+ logger": lightning(2, True, None, False),
+        "+ bar, redrawn every step": lightning(2, True, progress.LiveLossProgressBar(), False),
+        "+ bar, redrawn <= 10/s": lightning(2, True, progress.LiveLossProgressBar(), False),
+        "+ checkpoints, provenance": lightning(2, True, progress.LiveLossProgressBar(), True),
     }
     best: dict[str, float] = {}
     for _ in range(options.repeats):

@@ -46,7 +46,7 @@ from lightning.pytorch.utilities.types import STEP_OUTPUT
 from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
 
-from {{ cookiecutter.package_name }}.infra import defaults, hardware, log_overhead
+from {{ cookiecutter.package_name }}.infra import defaults, hardware, hook_overhead, log_overhead
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 from {{ cookiecutter.package_name }}.infra.loading import batched_loader, quiet_worker_advice
 from {{ cookiecutter.package_name }}.infra.program import PROG
@@ -437,7 +437,9 @@ def main(args: list[str]) -> None:
         if value < lowest:
             raise Refusal(f"bench {option} {value}: give {lowest} or more")
     torch.set_float32_matmul_precision("high")  # TF32 in both loops, as the gpu preset sets it
-    log_overhead.install()  # the project's loop as fit runs it, whichever workloads are timed
+    # The project's loop as fit runs it, whichever workloads are timed.
+    log_overhead.install()
+    hook_overhead.install()
     quiet_worker_advice()
     print(f"device: {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}")
     workloads = chosen_workloads(options, device)

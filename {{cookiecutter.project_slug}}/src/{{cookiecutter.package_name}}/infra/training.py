@@ -32,6 +32,7 @@ from {{ cookiecutter.package_name }}.infra import (
     ckpt_path,
     cluster,
     defaults,
+    hook_overhead,
     loading,
     log_overhead,
     presets,
@@ -355,6 +356,7 @@ def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ())
     """
     quiet.install()
     log_overhead.install()
+    hook_overhead.install()
     loading.quiet_worker_advice()
     files = {"default_config_files": [str(path) for path in defaults.FILES]}
     parser_kwargs: dict[str, Any] = {"prog": PROG}
