@@ -30,6 +30,12 @@ from lightning.pytorch.trainer.connectors.logger_connector.result import _Result
 from torch import nn
 
 Loop = Callable[[], float]
+# What Lightning releases, read before any of the project's fixes is installed (building the
+# project's workload installs them all, as every training command does).
+RELEASED: dict[tuple[type, str], Any] = {
+    (_ResultMetric, "to"): _ResultMetric.to,
+    (LightningModule, "__setattr__"): nn.Module.__setattr__,
+}
 
 
 def project_modules() -> tuple[Any, Any, Any, Any, Any, Any, Any]:
@@ -104,33 +110,25 @@ def main() -> None:
         """Lightning's loop with the first `fixes` of the project's fixes (self.log, hook name)."""
 
         def loop() -> float:
-            with log_moves(fixes >= 1), hook_names(fixes >= 2):
+            with (
+                fixed(_ResultMetric, "to", log_overhead.install, fixes >= 1),
+                fixed(LightningModule, "__setattr__", hook_overhead.install, fixes >= 2),
+            ):
                 return lightning_loop(logger, bar, fit_callbacks)
 
         return loop
 
     @contextlib.contextmanager
-    def hook_names(fixed: bool) -> Iterator[None]:
-        """The hook name set as Lightning releases it, or with the fix (hook_overhead.py)."""
-        saved = LightningModule.__setattr__
-        LightningModule.__setattr__ = nn.Module.__setattr__  # type: ignore[method-assign]
-        if fixed:
-            hook_overhead.install()
+    def fixed(owner: type, name: str, install: Callable[[], None], on: bool) -> Iterator[None]:
+        """`owner.name` as Lightning releases it, or with the fix that `install` applies."""
+        saved = getattr(owner, name)
+        setattr(owner, name, RELEASED[owner, name])
+        if on:
+            install()
         try:
             yield
         finally:
-            LightningModule.__setattr__ = saved  # type: ignore[method-assign]
-
-    @contextlib.contextmanager
-    def log_moves(fixed: bool) -> Iterator[None]:
-        """self.log as Lightning releases it, or with the project's fix (log_overhead.py)."""
-        saved = _ResultMetric.to
-        if fixed:
-            log_overhead.install()
-        try:
-            yield
-        finally:
-            _ResultMetric.to = saved  # type: ignore[method-assign]
+            setattr(owner, name, saved)
 
     def lightning_loop(logger: bool, bar: Callback | None, fit_callbacks: bool) -> float:
         timer = CPUTimer(warmup, steps)
