@@ -72,10 +72,11 @@ def check(
     on_cuda = uses_cuda(accelerator)
     processes = processes_per_node(accelerator, devices) * num_nodes
     if str(strategy).startswith("ddp") and processes == 1:
+        visible = f": {gpus} GPU{'s' if gpus != 1 else ''} visible" if on_cuda else ""
         raise Refusal(
             f"trainer.strategy={strategy} with a single process (trainer.devices={devices} "
-            f"on {num_nodes} node{'s' if num_nodes > 1 else ''}: {gpus} GPU visible) only adds "
-            "DDP's overhead: use --preset gpu for one GPU, or give --trainer.devices 2 or more"
+            f"on {num_nodes} node{'s' if num_nodes > 1 else ''}{visible}) only adds DDP's "
+            "overhead: use --preset gpu for one GPU, or give --trainer.devices 2 or more"
         )
     if compile_model:
         _check_compile(on_cuda)
