@@ -46,12 +46,12 @@ from lightning.pytorch.utilities.types import STEP_OUTPUT
 from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
 
-from {{ cookiecutter.package_name }}.infra import defaults, hardware, hook_overhead, log_overhead
+from {{ cookiecutter.package_name }}.infra import defaults, hardware
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
-from {{ cookiecutter.package_name }}.infra.loading import batched_loader, quiet_worker_advice
+from {{ cookiecutter.package_name }}.infra.loading import batched_loader
 from {{ cookiecutter.package_name }}.infra.program import PROG
 from {{ cookiecutter.package_name }}.infra.progress import LiveLossProgressBar
-from {{ cookiecutter.package_name }}.infra.training import build
+from {{ cookiecutter.package_name }}.infra.training import build, install_lightning_fixes
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -437,10 +437,7 @@ def main(args: list[str]) -> None:
         if value < lowest:
             raise Refusal(f"bench {option} {value}: give {lowest} or more")
     torch.set_float32_matmul_precision("high")  # TF32 in both loops, as the gpu preset sets it
-    # The project's loop as fit runs it, whichever workloads are timed.
-    log_overhead.install()
-    hook_overhead.install()
-    quiet_worker_advice()
+    install_lightning_fixes()  # the project's loop as fit runs it, whichever workloads are timed
     print(f"device: {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}")
     workloads = chosen_workloads(options, device)
     print(

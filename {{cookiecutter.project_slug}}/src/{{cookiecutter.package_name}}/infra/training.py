@@ -348,6 +348,14 @@ def hpc_checkpoints(folder: str | Path | None) -> bool:
     return folder is not None and any(Path(folder).glob("hpc_ckpt_*.ckpt"))
 
 
+def install_lightning_fixes() -> None:
+    """The project's fixes to Lightning, in this process, as every command that trains has them:
+    `self.log`'s needless moves, the hook name's checks, the worker advice for in-memory loaders."""
+    log_overhead.install()
+    hook_overhead.install()
+    loading.quiet_worker_advice()
+
+
 def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ()) -> TrainingCLI:
     """Parse `args` (presets expanded) and, with `run`, execute the subcommand.
 
@@ -355,9 +363,7 @@ def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ())
     `run`, `args` hold no subcommand: the model, data and trainer are built and returned unused.
     """
     quiet.install()
-    log_overhead.install()
-    hook_overhead.install()
-    loading.quiet_worker_advice()
+    install_lightning_fixes()
     files = {"default_config_files": [str(path) for path in defaults.FILES]}
     parser_kwargs: dict[str, Any] = {"prog": PROG}
     # The parser of the command given alone: each of the others would take a quarter of a second.
