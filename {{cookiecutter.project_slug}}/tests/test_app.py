@@ -4,6 +4,7 @@ model's prediction and each class's probability are those of the run's best chec
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,13 @@ from {{ cookiecutter.package_name }}.infra.program import PROG
 
 APP = Path(__file__).parents[1] / "src" / "{{ cookiecutter.package_name }}" / "app.py"
 RUN = Path("runs") / "{{ cookiecutter.package_name }}" / "version_0"
+
+
+@pytest.fixture(autouse=True)
+def main_module_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    # AppTest runs the app as __main__ and leaves it there; a process that a later test spawns
+    # (multiprocessing) would start by running the app.
+    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
 
 
 def test_it_says_how_to_make_a_run_when_there_is_none_of_the_classifier(in_tmp_dir: Path) -> None:
