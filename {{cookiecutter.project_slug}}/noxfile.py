@@ -227,8 +227,9 @@ def tests(session: nox.Session) -> None:
     """Run the test suite (`-- --slow`: the slow tests too, as CI does), a worker per core; GPU
     tests skip, with their reason, on machines without a GPU."""
     install_locked(session)
-    # A test file's tests share one worker: the files' shared fixtures (a DDP launch) run once.
-    session.run("pytest", "--numprocesses=auto", "--dist=loadfile", *session.posargs)
+    # Tests go to whichever worker is free; what several tests read (a fitted run, the DDP
+    # launch) is made once for all workers (conftest.made_once).
+    session.run("pytest", "--numprocesses=auto", "--dist=load", *session.posargs)
 
 
 def compile_locks(session: nox.Session, *upgrade: str) -> None:

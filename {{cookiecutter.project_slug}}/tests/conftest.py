@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -74,31 +75,46 @@ class FittedRun:
 FITTED_EPOCHS = 6
 
 
-@pytest.fixture(scope="session")
-def fitted_run(tmp_path_factory: pytest.TempPathFactory) -> FittedRun:
-    """`fit` of the example for a few epochs, then `test` of its best checkpoint: once per session,
-    shared by pytest-xdist's workers through a folder beside theirs (the first one trains)."""
-    from {{ cookiecutter.package_name }}.infra.training import build
-
+def made_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]
+) -> Path:
+    """A folder that `make` fills once per session, shared by pytest-xdist's workers through a
+    folder beside theirs: the first worker to ask makes it while the others wait for it."""
     shared = tmp_path_factory.getbasetemp()
     if "PYTEST_XDIST_WORKER" in os.environ:
         shared = shared.parent
-    project, record = shared / "fitted-run", shared / "fitted-run.json"
-    with FileLock(f"{project}.lock"):
-        if not record.exists():
-            project.mkdir()
-            quiet = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
-            with contextlib.chdir(project):
-                cli = build(["fit", f"--trainer.max_epochs={FITTED_EPOCHS}", *quiet])
-                metrics = cli.trainer.callback_metrics  # `test` replaces them
-                fields = {
-                    "directory": str(project / (cli.trainer.log_dir or "")),
-                    "final_metrics": {name: float(value) for name, value in metrics.items()},
-                }
-                tested = cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path="best")
-            fields["test_metrics"] = tested[0]
-            record.write_text(json.dumps(fields))
-    fields = json.loads(record.read_text())
+    folder, made = shared / name, shared / f"{name}.made"
+    with FileLock(f"{folder}.lock"):
+        if not made.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # what a worker that failed to make it left
+            folder.mkdir()
+            make(folder)
+            made.touch()
+    return folder
+
+
+@pytest.fixture(scope="session")
+def fitted_run(tmp_path_factory: pytest.TempPathFactory) -> FittedRun:
+    """`fit` of the example for a few epochs, then `test` of its best checkpoint: once per session,
+    for every worker."""
+
+    def fit_and_test(project: Path) -> None:
+        from {{ cookiecutter.package_name }}.infra.training import build
+
+        quiet = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
+        with contextlib.chdir(project):
+            cli = build(["fit", f"--trainer.max_epochs={FITTED_EPOCHS}", *quiet])
+            metrics = cli.trainer.callback_metrics  # `test` replaces them
+            fields = {
+                "directory": str(project / (cli.trainer.log_dir or "")),
+                "final_metrics": {name: float(value) for name, value in metrics.items()},
+            }
+            tested = cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path="best")
+        fields["test_metrics"] = tested[0]
+        (project / "fitted-run.json").write_text(json.dumps(fields))
+
+    project = made_once(tmp_path_factory, "fitted-run", fit_and_test)
+    fields = json.loads((project / "fitted-run.json").read_text())
     return FittedRun(
         Path(fields["directory"]), FITTED_EPOCHS, fields["final_metrics"], fields["test_metrics"]
     )

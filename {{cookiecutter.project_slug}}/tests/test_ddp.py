@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import torch
+from conftest import made_once
 from ddp_fit import fit_and_save
 
 HELPER = Path(__file__).with_name("ddp_fit.py")
@@ -34,16 +35,18 @@ Results = dict[str, Any]
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with every run's results on two processes (`<run>/rank<R>.pt`) and, for the
-    examples, on one (`<run>-single/rank0.pt`)."""
-    folder = tmp_path_factory.mktemp("ddp")
-    command = [sys.executable, str(HELPER), "2", str(folder), json.dumps(RUNS)]
-    subprocess.run(command, cwd=folder, check=True, timeout=600)
-    for name in ("digits", "diabetes"):
-        fit_and_save(1, folder / f"{name}-single", RUNS[name])
-    return folder
+    examples, on one (`<run>-single/rank0.pt`): made once, whichever workers run these tests."""
+
+    def launch(folder: Path) -> None:
+        command = [sys.executable, str(HELPER), "2", str(folder), json.dumps(RUNS)]
+        subprocess.run(command, cwd=folder, check=True, timeout=600)
+        for name in ("digits", "diabetes"):
+            fit_and_save(1, folder / f"{name}-single", RUNS[name])
+
+    return made_once(tmp_path_factory, "ddp", launch)
 
 
 def results(folder: Path, name: str, ranks: int = 2) -> list[Results]:

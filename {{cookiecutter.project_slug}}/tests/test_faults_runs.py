@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import Refused
+from conftest import Refused, made_once
 from version_taker import take_versions
 
 from {{ cookiecutter.package_name }}.infra import runs
@@ -71,14 +71,12 @@ def last_line(error: str) -> str:
 @pytest.fixture(scope="session")
 def fitted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder holding runs/ with one finished two-epoch run (version_0), made once."""
-    folder = tmp_path_factory.mktemp("fitted")
-    previous = Path.cwd()
-    os.chdir(folder)
-    try:
-        build(FITTED)
-    finally:
-        os.chdir(previous)
-    return folder
+
+    def fit(folder: Path) -> None:
+        with contextlib.chdir(folder):
+            build(FITTED)
+
+    return made_once(tmp_path_factory, "fitted", fit)
 
 
 @pytest.fixture
