@@ -10,7 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -54,6 +54,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(
                 pytest.mark.skip(reason="slow: `nox -s tests -- --slow` runs it, as CI does")
             )
+
+
+# The tests of infra/ train the tests' own small project (small_project.py), named by this file in
+# config.yaml's place: they hold for whatever model and data config.yaml names, and pass unchanged
+# when the examples are dropped. test_your_project.py runs config.yaml's own classes.
+SMALL_PROJECT = Path(__file__).with_name("small_project.yaml")
+CONFIG_VARIABLE = "{{ cookiecutter.package_name | upper }}_CONFIG"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def small_project() -> Iterator[None]:
+    """Every command of the session, and every process it starts, reads small_project.yaml in
+    config.yaml's place, and imports its classes from this folder."""
+    path = os.pathsep.join(filter(None, [str(SMALL_PROJECT.parent), os.environ.get("PYTHONPATH")]))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CONFIG_VARIABLE, str(SMALL_PROJECT))
+        patch.setenv("PYTHONPATH", path)
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ and `sweep` read the same files through `load`, so no other module opens them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from importlib.resources import files
 from pathlib import Path
@@ -15,10 +16,17 @@ import yaml
 
 # The template's defaults (trainer, loggers) beside this file; your choices (model, data, the metric
 # that picks the best checkpoint) in config.yaml at the top of the package. Later files win.
-FILES = (
-    Path(str(files(__package__) / "defaults.yaml")),
-    Path(str(files("{{ cookiecutter.package_name }}") / "config.yaml")),
-)
+DEFAULTS = Path(str(files(__package__) / "defaults.yaml"))
+PROJECT_CONFIG = Path(str(files("{{ cookiecutter.package_name }}") / "config.yaml"))
+# A settings file to read in config.yaml's place, for every command and the processes it starts:
+# the tests of infra/ point it at a small project of their own (tests/small_project.yaml).
+CONFIG_VARIABLE = "{{ cookiecutter.package_name | upper }}_CONFIG"
+
+
+def files_in_order() -> tuple[Path, Path]:
+    """defaults.yaml, then the project's settings: config.yaml, or the file CONFIG_VARIABLE names."""
+    chosen = os.environ.get(CONFIG_VARIABLE)
+    return DEFAULTS, Path(chosen) if chosen else PROJECT_CONFIG
 
 
 def merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -35,7 +43,7 @@ def merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
 def load(extra: Iterable[Path] = ()) -> dict[str, Any]:
     """The defaults, then `extra` files (presets) in order, merged into one configuration."""
     config: dict[str, Any] = {}
-    for path in (*FILES, *extra):
+    for path in (*files_in_order(), *extra):
         config = merge(config, yaml.safe_load(path.read_text()) or {})
     return config
 

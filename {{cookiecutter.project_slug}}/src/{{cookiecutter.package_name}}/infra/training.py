@@ -364,7 +364,7 @@ def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ())
     """
     quiet.install()
     install_lightning_fixes()
-    files = {"default_config_files": [str(path) for path in defaults.FILES]}
+    files = {"default_config_files": [str(path) for path in defaults.files_in_order()]}
     parser_kwargs: dict[str, Any] = {"prog": PROG}
     # The parser of the command given alone: each of the others would take a quarter of a second.
     commands = args[:1] if run and args[:1] and args[0] in SUBCOMMANDS else SUBCOMMANDS
