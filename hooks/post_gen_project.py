@@ -10,8 +10,10 @@ Nothing here touches the network; a missing git only skips the record and the co
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import sys
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,6 +22,7 @@ PYTHON = {{ cookiecutter.python_version | tojson }}
 LICENSE = {{ cookiecutter.license | tojson }}
 LOGGER = {{ cookiecutter.logger | tojson }}
 SLURM = {{ cookiecutter.slurm | tojson }}
+EXAMPLES = {{ cookiecutter.examples | tojson }}
 PACKAGE = {{ cookiecutter.package_name | tojson }}
 SLUG = {{ cookiecutter.project_slug | tojson }}
 AUTHOR = {{ cookiecutter.author_name | tojson }}
@@ -70,6 +73,19 @@ def prune(project: Path) -> None:
         (project / "docs" / "slurm.md").unlink()
         (project / "src" / PACKAGE / "infra" / "preemption.py").unlink()
         (project / "tests" / "test_preemption.py").unlink()
+
+
+def drop_examples(project: Path) -> None:
+    """Bake straight into the state that the project's `nox -s drop_examples` leaves: the list of
+    what belongs to the examples, and how they go, is the project's own infra/examples.py."""
+    path = project / "src" / PACKAGE / "infra" / "examples.py"
+    spec = importlib.util.spec_from_file_location("examples_of_this_bake", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    sys.dont_write_bytecode = True  # no __pycache__/ left in the project
+    spec.loader.exec_module(module)
+    module.drop(project, check_changes=False)  # before the first commit: nothing to compare
 
 
 def git_says(folder: Path, *args: str) -> str | None:
@@ -149,6 +165,8 @@ def main() -> None:
     project = Path.cwd()
     place_locks(project)
     prune(project)
+    if EXAMPLES == "no":
+        drop_examples(project)
     if RENDERED_BY_CRUFT:
         return  # a render for cruft: no repository, no record, nothing to say (see the docstring)
     if shutil.which("git") is not None:

@@ -22,6 +22,7 @@ ANSWERS = {
     "license": {{ cookiecutter.license | tojson }},
     "logger": {{ cookiecutter.logger | tojson }},
     "slurm": {{ cookiecutter.slurm | tojson }},
+    "examples": {{ cookiecutter.examples | tojson }},
 }
 
 SUPPORTED_PYTHONS = ("3.11", "3.12", "3.13")  # as cookiecutter.json lists them (a test checks)
@@ -341,6 +342,10 @@ def other_problems(answers: dict[str, str]) -> list[str]:
         found.append(f"license {answers['license']!r} is unknown: choose one of {', '.join(LICENSES)}.")
     if answers["slurm"] not in ("yes", "no"):
         found.append(f"slurm {answers['slurm']!r} is neither yes nor no: choose one of them.")
+    if answers["examples"] not in ("yes", "no"):
+        found.append(
+            f"examples {answers['examples']!r} is neither yes nor no: choose one of them."
+        )
     return found
 
 

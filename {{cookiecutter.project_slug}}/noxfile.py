@@ -6,6 +6,7 @@
     nox -s upgrade           the same, moving pins to the newest releases (-- PACKAGE for one)
     nox -s sync              make this environment match the locks (-- gpu|cpu|macos, --dry-run)
     nox -s template_check    whether the template this project was made from has changes it lacks
+    nox -s drop_examples     remove the bundled examples, for a project of your own
 
 `nox --no-venv -s lint tests` runs in the current, already synced environment instead of a new one.
 Every session that installs or checks locks first makes sure they are in step with their .in files.
@@ -28,7 +29,7 @@ from packaging.utils import canonicalize_name
 # The rules for locks live in the package, where `doctor` applies them too. They are read from src/
 # because `sync` runs before the package is installed.
 sys.path.insert(0, str(Path(__file__).parent / "src"))
-from {{ cookiecutter.package_name }}.infra import locks, torch_index  # noqa: E402
+from {{ cookiecutter.package_name }}.infra import examples, locks, torch_index  # noqa: E402
 from {{ cookiecutter.package_name }}.infra.errors import Refusal  # noqa: E402
 
 PYTHON = "{{ cookiecutter.python_version }}"
@@ -428,6 +429,22 @@ def template_check(session: nox.Session) -> None:
         )
     use_tools_beside_this_python()
     session.run("cruft", "check")
+
+
+@nox.session(venv_backend="none")
+def drop_examples(session: nox.Session) -> None:
+    """Remove the bundled examples: their code, preset, notebook cells and tests (the list is
+    infra/examples.py); config.yaml is left naming no model, for yours."""
+    try:
+        done = examples.drop(Path(__file__).parent)
+    except examples.CannotDrop as error:
+        session.error(str(error))
+    if not done:
+        session.log("The examples are already gone: nothing to drop.")
+        return
+    for line in done:
+        session.log(line)
+    session.log(examples.NEXT_STEP)
 
 
 def environment_problems(environment_file: Path) -> list[str]:

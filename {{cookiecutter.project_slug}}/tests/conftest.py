@@ -82,7 +82,7 @@ def in_tmp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @dataclass(frozen=True)
 class FittedRun:
-    """A finished run of the example, shared by the tests that only read it."""
+    """A finished run, shared by the tests that only read it."""
 
     directory: Path  # runs/<package>/version_0 of its own project folder: copy it to change it
     epochs: int
@@ -111,16 +111,18 @@ def made_once(
     return folder
 
 
-@pytest.fixture(scope="session")
-def fitted_run(tmp_path_factory: pytest.TempPathFactory) -> FittedRun:
-    """`fit` of the example for a few epochs, then `test` of its best checkpoint: once per session,
-    for every worker."""
+def fitted(
+    tmp_path_factory: pytest.TempPathFactory, name: str, settings: Path = SMALL_PROJECT
+) -> FittedRun:
+    """`fit` for a few epochs of the classes that `settings` names, then `test` of its best
+    checkpoint: once per session and name, for every worker."""
 
     def fit_and_test(project: Path) -> None:
         from {{ cookiecutter.package_name }}.infra.training import build
 
         quiet = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
-        with contextlib.chdir(project):
+        with contextlib.chdir(project), pytest.MonkeyPatch.context() as patch:
+            patch.setenv(CONFIG_VARIABLE, str(settings))
             cli = build(["fit", f"--trainer.max_epochs={FITTED_EPOCHS}", *quiet])
             metrics = cli.trainer.callback_metrics  # `test` replaces them
             fields = {
@@ -131,11 +133,17 @@ def fitted_run(tmp_path_factory: pytest.TempPathFactory) -> FittedRun:
         fields["test_metrics"] = tested[0]
         (project / "fitted-run.json").write_text(json.dumps(fields))
 
-    project = made_once(tmp_path_factory, "fitted-run", fit_and_test)
+    project = made_once(tmp_path_factory, name, fit_and_test)
     fields = json.loads((project / "fitted-run.json").read_text())
     return FittedRun(
         Path(fields["directory"]), FITTED_EPOCHS, fields["final_metrics"], fields["test_metrics"]
     )
+
+
+@pytest.fixture(scope="session")
+def fitted_run(tmp_path_factory: pytest.TempPathFactory) -> FittedRun:
+    """The small project fitted and tested once for the session (`fitted`)."""
+    return fitted(tmp_path_factory, "fitted-run")
 
 
 @pytest.fixture
@@ -165,18 +173,12 @@ def tree(folder: Path) -> dict[str, str]:
 def killed_fit(folder: Path, at_epoch: int, fit_args: list[str]) -> None:
     """`fit` with `fit_args` in a process of its own, in `folder`, SIGKILLed as epoch `at_epoch`
     starts (after the previous epoch's checkpoint), as a preempted or crashed job ends."""
-    environment = {
-        **os.environ,  # crash.py, the killing callback, is importable from this folder
-        "PYTHONPATH": os.pathsep.join(
-            [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]
-        ),
-    }
     callback = [
         "--trainer.callbacks+=crash.KillAtEpochStart",
         f"--trainer.callbacks.epoch={at_epoch}",
     ]
     command = [sys.executable, "-m", "{{ cookiecutter.package_name }}", "fit", *fit_args, *callback]
-    result = subprocess.run(command, cwd=folder, env=environment, capture_output=True, timeout=300)
+    result = subprocess.run(command, cwd=folder, capture_output=True, timeout=300)
     assert result.returncode == -signal.SIGKILL, result.stderr.decode()[-2000:]
 
 

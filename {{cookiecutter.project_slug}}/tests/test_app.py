@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import FittedRun
+from conftest import CONFIG_VARIABLE, FittedRun, fitted
 from streamlit.testing.v1 import AppTest
 
 from {{ cookiecutter.package_name }}.infra import run_loading
@@ -17,6 +17,19 @@ from {{ cookiecutter.package_name }}.infra.program import PROG
 
 APP = Path(__file__).parents[1] / "src" / "{{ cookiecutter.package_name }}" / "app.py"
 RUN = Path("runs") / "{{ cookiecutter.package_name }}" / "version_0"
+DIGITS = Path(__file__).with_name("digits.yaml")
+
+
+@pytest.fixture(scope="session")
+def fitted_digits(tmp_path_factory: pytest.TempPathFactory) -> FittedRun:
+    """The digits example fitted once for the session (test_digits.py shares it)."""
+    return fitted(tmp_path_factory, "fitted-digits", DIGITS)
+
+
+@pytest.fixture(autouse=True)
+def digits_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The example as a bake with the examples names it in config.yaml, whatever config.yaml says now.
+    monkeypatch.setenv(CONFIG_VARIABLE, str(DIGITS))
 
 
 @pytest.fixture(autouse=True)
@@ -40,8 +53,10 @@ def test_it_says_how_to_make_a_run_when_there_is_none_of_the_classifier(in_tmp_d
     ]
 
 
-def test_it_shows_the_best_checkpoints_prediction(fitted_run: FittedRun, in_tmp_dir: Path) -> None:
-    shutil.copytree(fitted_run.directory, in_tmp_dir / RUN)
+def test_it_shows_the_best_checkpoints_prediction(
+    fitted_digits: FittedRun, in_tmp_dir: Path
+) -> None:
+    shutil.copytree(fitted_digits.directory, in_tmp_dir / RUN)
     checkpoint = run_loading.best_checkpoint(RUN)
     assert checkpoint is not None
     model = run_loading.load_model(checkpoint)

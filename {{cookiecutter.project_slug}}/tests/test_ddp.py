@@ -1,5 +1,6 @@
-"""DDP on the CPU (gloo): two processes train the example as one process does at the same global
-batch, and an ordinary data module is split between the processes."""
+"""DDP on the CPU (gloo): two processes train as one process does at the same global batch (the
+tests' small project, through GlobalBatchSampler), an ordinary loader of dict batches trains the same
+weights on every rank, and an ordinary data module is split between the processes."""
 
 from __future__ import annotations
 
@@ -16,13 +17,19 @@ from ddp_fit import fit_and_save
 
 HELPER = Path(__file__).with_name("ddp_fit.py")
 # Summing gradients over ranks instead of over one batch reorders float additions: weights after
-# 57 steps of AdamW agree to about 1e-6; 1e-4 leaves margin without hiding a wrong batch or sampler.
+# 30 steps of Adam agree to about 1e-6; 1e-4 leaves margin without hiding a wrong batch or sampler.
 WEIGHT_TOLERANCE = 1e-4
 # Each run's fit arguments; all of them train in one launch of two DDP processes.
 RUNS = {
-    "digits": ["--trainer.max_epochs=3", "--data.batch_size=64"],
-    # The second example, chosen by its preset: a model that logs val/loss and no accuracy.
-    "diabetes": ["--trainer.max_epochs=3", "--preset", "diabetes", "--data.batch_size=32"],
+    "blobs": ["--trainer.max_epochs=3", "--data.batch_size=16"],
+    # An ordinary DataLoader of dict batches, sharded by Lightning: per-process batches.
+    "line": [
+        "--trainer.max_epochs=3",
+        "--model=small_project.DictRegressor",
+        "--data=small_project.LineData",
+        "--checkpoint.monitor=val/loss",
+        "--checkpoint.mode=min",
+    ],
     # An ordinary data module, chosen as a user chooses their own classes: by import path.
     "shards": [
         "--trainer.max_epochs=1",
@@ -37,14 +44,13 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="session")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder with every run's results on two processes (`<run>/rank<R>.pt`) and, for the
-    examples, on one (`<run>-single/rank0.pt`): made once, whichever workers run these tests."""
+    """A folder with every run's results on two processes (`<run>/rank<R>.pt`) and, for blobs, on
+    one (`blobs-single/rank0.pt`): made once, whichever workers run these tests."""
 
     def launch(folder: Path) -> None:
         command = [sys.executable, str(HELPER), "2", str(folder), json.dumps(RUNS)]
         subprocess.run(command, cwd=folder, check=True, timeout=600)
-        for name in ("digits", "diabetes"):
-            fit_and_save(1, folder / f"{name}-single", RUNS[name])
+        fit_and_save(1, folder / "blobs-single", RUNS["blobs"])
 
     return made_once(tmp_path_factory, "ddp", launch)
 
@@ -54,8 +60,8 @@ def results(folder: Path, name: str, ranks: int = 2) -> list[Results]:
 
 
 def test_two_cpu_processes_match_one_process_and_each_other(runs: Path) -> None:
-    (single,) = results(runs, "digits-single", ranks=1)
-    rank0, rank1 = results(runs, "digits")
+    (single,) = results(runs, "blobs-single", ranks=1)
+    rank0, rank1 = results(runs, "blobs")
 
     # Validation metrics are synced across ranks; train/loss is each rank's own half-batch loss.
     synced = [name for name in rank0["metrics"] if name.startswith("val/")]
@@ -70,15 +76,15 @@ def test_two_cpu_processes_match_one_process_and_each_other(runs: Path) -> None:
     assert rank0["metrics"]["val/acc"] > 0.9
 
 
-def test_the_regression_example_matches_one_process_too(runs: Path) -> None:
-    (single,) = results(runs, "diabetes-single", ranks=1)
-    rank0, rank1 = results(runs, "diabetes")
+def test_an_ordinary_loader_of_dict_batches_trains_the_same_weights_on_every_rank(
+    runs: Path,
+) -> None:
+    rank0, rank1 = results(runs, "line")
     assert rank0["metrics"]["val/loss"] == rank1["metrics"]["val/loss"]
     for name, weight in rank0["weights"].items():
         assert torch.equal(weight, rank1["weights"][name]), f"ranks hold different {name}"
-        difference = (weight - single["weights"][name]).abs().max().item()
-        assert difference < WEIGHT_TOLERANCE, f"{name} differs from 1 process by {difference}"
-    assert rank0["metrics"]["val/loss"] == pytest.approx(single["metrics"]["val/loss"], abs=1e-4)
+    # It learned: the targets' variance is 30; a fitted line leaves little of it.
+    assert rank0["metrics"]["val/loss"] < 1.0
 
 
 def test_a_plain_data_module_gives_the_two_processes_disjoint_shards_that_cover_the_data(

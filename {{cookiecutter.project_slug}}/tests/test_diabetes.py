@@ -13,17 +13,24 @@ import optuna
 import pytest
 import torch
 import yaml
-from conftest import killed_fit, write_locks
+from conftest import CONFIG_VARIABLE, killed_fit, write_locks
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from {{ cookiecutter.package_name }}.infra.cli import main
 from {{ cookiecutter.package_name }}.infra.training import build
 
 DIABETES = ["--preset", "diabetes"]
+DIGITS = Path(__file__).with_name("digits.yaml")
 QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
 # Predicting the mean of the standardised target gives a mean squared error of about 1; a linear
 # model about 0.5 on this split.
 GOOD_ENOUGH_LOSS = 0.7
+
+
+@pytest.fixture(autouse=True)
+def digits_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The preset on top of config.yaml as a bake with the examples has it, whatever it says now.
+    monkeypatch.setenv(CONFIG_VARIABLE, str(DIGITS))
 
 
 def _state(checkpoint: Path) -> dict[str, torch.Tensor]:

@@ -82,13 +82,13 @@ BAD_VALUES = [
         + FIT_HELP,
     ),
     (
-        ["fit", "--data.num_workers=-1"],
-        "data.num_workers: Not of type NonNegativeInt: -1 does not conform to restriction v>=0 "
+        ["fit", "--data.seed=-1"],
+        "data.seed: Not of type NonNegativeInt: -1 does not conform to restriction v>=0 "
         + FIT_HELP,
     ),
     (
-        ["fit", "--model.channels", "0"],
-        "model.channels: Not of type PositiveInt: 0 does not conform to restriction v>0 "
+        ["fit", "--model.hidden", "0"],
+        "model.hidden: Not of type PositiveInt: 0 does not conform to restriction v>0 "
         + FIT_HELP,
     ),
     (["fit", "--trainer.devices", "0"], "trainer.devices=0: give 1 or more, or -1 or auto for all"),
@@ -96,11 +96,11 @@ BAD_VALUES = [
         ["fit", "--trainer.max_epochs=-5"],
         "trainer.max_epochs=-5: give 1 or more epochs, or -1 for no limit",
     ),
-    # Three processes on the CPU cannot share the global batch of 64: refused by the first
+    # Three processes on the CPU cannot share the global batch of 16: refused by the first
     # process before it starts the others, so one line instead of a traceback from each.
     (
         ["fit", "--trainer.accelerator", "cpu", "--trainer.devices", "3"],
-        "data.batch_size=64 is not divisible by the 3 processes: choose a multiple of 3",
+        "data.batch_size=16 is not divisible by the 3 processes: choose a multiple of 3",
     ),
 ]
 
@@ -168,7 +168,7 @@ def in_own_mount_namespace(setup: str, command: list[str], cwd: Path) -> tuple[l
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "PYTHONPATH": str(PROJECT / "src")},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT / "src"), os.environ["PYTHONPATH"]])},
     )
     return result.stdout.splitlines(), result.stderr
 
@@ -213,20 +213,20 @@ def test_a_full_disk_at_the_start_is_named_with_the_fix(runs: Path) -> None:
     assert output[output.index("exit 2") + 1 :] == ["runs/fill"]  # nothing but the filler
 
 
-def space_file(folder: Path, goal: str = "maximize", channels: tuple[int, ...] = (8, 16)) -> Path:
-    path = folder / f"space-{goal}-{len(channels)}.yaml"
+def space_file(folder: Path, goal: str = "maximize", hidden: tuple[int, ...] = (8, 16)) -> Path:
+    path = folder / f"space-{goal}-{len(hidden)}.yaml"
     document = {
         "name": "faults",
         "method": "random",
         "metric": {"name": "val/acc", "goal": goal},
-        "parameters": {"model.channels": {"values": list(channels)}},
+        "parameters": {"model.hidden": {"values": list(hidden)}},
     }
     path.write_text(yaml.safe_dump(document))
     return path
 
 
 def test_a_malformed_sweep_file_is_one_line(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    Path("space.yaml").write_text("name: broken\nparameters: [model.channels\n")
+    Path("space.yaml").write_text("name: broken\nparameters: [model.hidden\n")
     before = tree(runs)
     message = refusal(["sweep", "--space", "space.yaml"], capsys)
     assert message == (
@@ -298,9 +298,9 @@ without_experimental_warnings = pytest.mark.filterwarnings(
     ("changed", "message"),
     [
         (
-            {"channels": (8, 32)},
-            'was made with model.channels={"values": [8, 16]}, this sweep has '
-            'model.channels={"values": [8, 32]}: name a new study with --study NAME, or '
+            {"hidden": (8, 32)},
+            'was made with model.hidden={"values": [8, 16]}, this sweep has '
+            'model.hidden={"values": [8, 32]}: name a new study with --study NAME, or '
             "restore the sweep file",
         ),
         (

@@ -10,7 +10,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from torch import nn
 
 from {{ cookiecutter.package_name }}.infra import hook_overhead, quiet
-from {{ cookiecutter.package_name }}.module import Classifier
+from small_project import SmallClassifier
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +20,7 @@ def installed(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_hook_name_is_stored_as_a_plain_attribute() -> None:
-    module = Classifier()
+    module = SmallClassifier()
     module._current_fx_name = "training_step"
     assert vars(module)["_current_fx_name"] == "training_step"
     module._current_fx_name = None
@@ -28,7 +28,7 @@ def test_the_hook_name_is_stored_as_a_plain_attribute() -> None:
 
 
 def test_parameters_submodules_and_buffers_still_register() -> None:
-    module = Classifier()
+    module = SmallClassifier()
     module.extra = nn.Linear(2, 2)
     module.scale = nn.Parameter(torch.ones(1))
     module.register_buffer("count", torch.zeros(1))
@@ -58,8 +58,8 @@ class HookNames(Callback):
 def test_hooks_still_see_their_own_name_and_it_is_cleared_after_fit() -> None:
     quiet.install()  # as the project's commands run
     names = HookNames()
-    module = Classifier()
-    data = torch.utils.data.TensorDataset(torch.rand(8, 1, 8, 8), torch.randint(0, 10, (8,)))
+    module = SmallClassifier()
+    data = torch.utils.data.TensorDataset(torch.rand(8, 4), torch.randint(0, 3, (8,)))
     trainer = Trainer(
         accelerator="cpu",
         max_steps=2,

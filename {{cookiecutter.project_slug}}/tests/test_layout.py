@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import yaml
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 SOURCE = Path(__file__).resolve().parents[1] / "src"
@@ -81,7 +80,7 @@ def test_the_graph_sees_real_imports_and_the_cycle_check_finds_cycles() -> None:
     graph = import_graph()
     assert f"{INFRA}.training" in graph[f"{INFRA}.cli"]
     assert f"{INFRA}.sweep" in graph[f"{INFRA}.cli"]  # imported inside a function
-    assert f"{PACKAGE}.model" in graph[f"{PACKAGE}.module"]
+    assert f"{INFRA}.errors" in graph[f"{INFRA}.presets"]
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
@@ -98,10 +97,3 @@ def test_infrastructure_imports_none_of_your_modules() -> None:
         if name.startswith(INFRA)
     }
     assert {name: found for name, found in offenders.items() if found} == {}
-
-
-def test_your_config_names_your_classes_not_the_templates() -> None:
-    config = yaml.safe_load((SOURCE / PACKAGE / "config.yaml").read_text())
-    for section in ("model", "data"):
-        module = config[section]["class_path"].rpartition(".")[0]
-        assert module in project_modules() and not module.startswith(INFRA), module

@@ -1,7 +1,7 @@
 """`report`: one HTML page of a run, drawn from the run's own records, which it never changes.
 
-The run is the session's fitted run, copied: six epochs of the example, then `test` of its best
-checkpoint in the same process, so its logger files hold test metrics too.
+The run is the session's fitted run, copied: six epochs of the tests' small project, then `test` of
+its best checkpoint in the same process, so its logger files hold test metrics too.
 """
 
 from __future__ import annotations
@@ -59,17 +59,17 @@ def test_the_newest_run_gets_a_page_and_its_folder_is_untouched(
     assert tree(run_copy) == before
     page = PAGE.read_text()
     headings = re.findall(r"<h[23]>([^<]+)</h[23]>", page)
+    # The model's own figures (its report_figures) after the curves every run gets.
     assert headings == [
         "Learning curves",
         "Test metrics",
         "The model",
-        "Confusion matrix (test split)",
-        "Worst test predictions",
+        "Accuracy per class (test split)",
         "Provenance",
     ]
-    # Three real pictures: the curves (loss and acc side by side), the matrix, a grid of 16.
-    curves, matrix, worst = pictures(page)
-    assert curves[1] > 1.5 * curves[0] and min(matrix) > 300 and min(worst) > 300
+    # Two real pictures: the curves (loss and acc side by side), the model's bar chart.
+    curves, bars = pictures(page)
+    assert curves[1] > 1.5 * curves[0] and min(bars) > 300
     accuracy = fitted_run.test_metrics["test/acc"]
     assert f"<th>test/acc</th><td><code>{accuracy:.4f}</code>" in page
     assert "<th>Epochs</th><td><code>6/6</code>" in page

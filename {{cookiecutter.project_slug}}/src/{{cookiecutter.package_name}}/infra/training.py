@@ -52,6 +52,7 @@ from {{ cookiecutter.package_name }}.infra.predictions import PredictionsFile
 from {{ cookiecutter.package_name }}.infra.program import PROG, SUBCOMMANDS
 from {{ cookiecutter.package_name }}.infra.progress import LiveLossProgressBar
 from {{ cookiecutter.package_name }}.infra.provenance import RunProvenance, changed_arguments
+from {{ cookiecutter.package_name }}.infra.random_states import RandomStates
 from {{ cookiecutter.package_name }}.infra.run_recorder import RunRecorder
 from {{ cookiecutter.package_name }}.infra.training_batches import RequireTrainingBatches
 
@@ -267,7 +268,8 @@ class TrainingCLI(LightningCLI):
         best: ModelCheckpoint | None = None
         if trainer.get("enable_checkpointing") is not False and not trainer.get("fast_dev_run"):
             best = self._get(self.config_init, "checkpoint")
-            callbacks += [best, LastCheckpoint()]
+            # RandomStates: so that a resumed run shuffles and drops out as the one it continues.
+            callbacks += [best, LastCheckpoint(), RandomStates()]
         if trainer.get("logger") and not trainer.get("fast_dev_run"):
             config = self.config.get(str(self.subcommand), self.config)
             # The same text SaveConfigCallback writes to config.yaml, so their hashes agree.
