@@ -54,10 +54,10 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def bake(tmp_path: Path) -> Bake:
     """Bake the template with `answers` into a fresh folder; return the project's path."""
 
-    def run(**answers: str) -> Path:
-        output = tmp_path / "out"
+    def run(output: str = "out", **answers: str) -> Path:
+        """`output`: a folder of its own under the test's, for a second bake in one test."""
         project = cookiecutter(
-            str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(output)
+            str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(tmp_path / output)
         )
         return Path(project)
 

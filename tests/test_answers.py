@@ -110,6 +110,10 @@ BAD_CHOICES = [
         {"slurm": "maybe"},
         "maybe provided for choice variable slurm, but the choices are",
     ),
+    (
+        {"examples": "some"},
+        "some provided for choice variable examples, but the choices are",
+    ),
 ]
 
 

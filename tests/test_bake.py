@@ -82,6 +82,7 @@ DEFAULT_FILES = {
     "src/digit_classifier/infra/defaults.py",
     "src/digit_classifier/infra/defaults.yaml",
     "src/digit_classifier/infra/doctor.py",
+    "src/digit_classifier/infra/examples.py",
     "src/digit_classifier/infra/errors.py",
     "src/digit_classifier/infra/hardware.py",
     "src/digit_classifier/infra/hook_overhead.py",
@@ -107,6 +108,7 @@ DEFAULT_FILES = {
     "src/digit_classifier/infra/parse_errors.py",
     "src/digit_classifier/infra/provenance.py",
     "src/digit_classifier/infra/quiet.py",
+    "src/digit_classifier/infra/random_states.py",
     "src/digit_classifier/infra/report.py",
     "src/digit_classifier/infra/resume.py",
     "src/digit_classifier/infra/run_history.py",
@@ -126,11 +128,15 @@ DEFAULT_FILES = {
     "tests/crash.py",
     "tests/ddp_fit.py",
     "tests/ddp_shards.py",
+    "tests/digits.yaml",
+    "tests/small_project.py",
+    "tests/small_project.yaml",
     "tests/test_app.py",
     "tests/test_bench.py",
     "tests/test_cli.py",
     "tests/test_data.py",
     "tests/test_diabetes.py",
+    "tests/test_digits.py",
     "tests/test_logger_tensorboard.py",
     "tests/test_ddp.py",
     "tests/test_doctor.py",
@@ -154,6 +160,7 @@ DEFAULT_FILES = {
     "tests/test_runs_table.py",
     "tests/test_sync.py",
     "tests/test_sweep.py",
+    "tests/test_your_project.py",
     "tests/version_taker.py",
 }
 # What each logger answer adds to the project.
@@ -185,6 +192,24 @@ SLURM_FILES = {
     "src/digit_classifier/infra/preemption.py",
     "tests/test_preemption.py",
 }
+# What `examples=no` (or the project's `nox -s drop_examples`) leaves out: the examples' code,
+# preset and tests. Their config.yaml, sweep file and notebook cells are rewritten, not removed.
+EXAMPLE_FILES = {
+    "src/digit_classifier/app.py",
+    "src/digit_classifier/data.py",
+    "src/digit_classifier/diabetes.py",
+    "src/digit_classifier/figures.py",
+    "src/digit_classifier/model.py",
+    "src/digit_classifier/module.py",
+    "src/digit_classifier/presets/diabetes.yaml",
+    "src/digit_classifier/regressor.py",
+    "tests/digits.yaml",
+    "tests/test_app.py",
+    "tests/test_data.py",
+    "tests/test_diabetes.py",
+    "tests/test_digits.py",
+    "tests/test_model.py",
+}
 # Jinja left behind; GitHub Actions' own `${{ expr }}` is not template syntax.
 TEMPLATE_SYNTAX = re.compile(r"(?<!\$)\{\{|\{%|cookiecutter\.")
 
@@ -197,6 +222,8 @@ def expected_files(combination: dict[str, str]) -> set[str]:
     files |= LOGGER_FILES[combination["logger"]]
     if combination["slurm"] == "no":
         files -= SLURM_FILES
+    if combination["examples"] == "no":
+        files -= EXAMPLE_FILES
     return files
 
 

@@ -26,6 +26,7 @@ RUNS = {
     "line": [
         "--trainer.max_epochs=3",
         "--model=small_project.DictRegressor",
+        "--model.learning_rate=0.1",  # or SmallClassifier's 0.02 carries over by name
         "--data=small_project.LineData",
         "--checkpoint.monitor=val/loss",
         "--checkpoint.mode=min",

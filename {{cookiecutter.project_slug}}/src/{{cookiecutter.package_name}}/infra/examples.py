@@ -230,8 +230,8 @@ def plan(project: Path, check_changes: bool = True) -> Plan:
     importers = _importers(project, set(found.remove))
     if importers:
         raise CannotDrop(
-            f"{', '.join(importers)} import the examples' modules, which would go: make them "
-            "import your own instead, then run it again"
+            f"files of yours import the examples' modules, which would go ({', '.join(importers)}): "
+            "make them import your own instead, then run it again"
         )
     return found
 
