@@ -124,7 +124,7 @@ class SmallClassifier(LightningModule):
 
     def predict_step(self, batch: TensorBatch, batch_idx: int) -> torch.Tensor:
         features, _ = batch
-        return self(features).argmax(dim=1)
+        return self.forward(features).argmax(dim=1)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.parameters(), lr=self.learning_rate)
@@ -212,7 +212,7 @@ class DictRegressor(LightningModule):
         self.log("test/loss", loss, sync_dist=True)
 
     def predict_step(self, batch: DictBatch, batch_idx: int) -> torch.Tensor:
-        return self(batch["features"])
+        return self.forward(batch["features"])
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.SGD(self.parameters(), lr=self.learning_rate)

@@ -88,8 +88,7 @@ BAD_VALUES = [
     ),
     (
         ["fit", "--model.hidden", "0"],
-        "model.hidden: Not of type PositiveInt: 0 does not conform to restriction v>0 "
-        + FIT_HELP,
+        "model.hidden: Not of type PositiveInt: 0 does not conform to restriction v>0 " + FIT_HELP,
     ),
     (["fit", "--trainer.devices", "0"], "trainer.devices=0: give 1 or more, or -1 or auto for all"),
     (
@@ -168,7 +167,10 @@ def in_own_mount_namespace(setup: str, command: list[str], cwd: Path) -> tuple[l
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT / "src"), os.environ["PYTHONPATH"]])},
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(PROJECT / "src"), os.environ["PYTHONPATH"]]),
+        },
     )
     return result.stdout.splitlines(), result.stderr
 

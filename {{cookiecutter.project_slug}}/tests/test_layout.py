@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-
 PACKAGE = "{{ cookiecutter.package_name }}"
 SOURCE = Path(__file__).resolve().parents[1] / "src"
 INFRA = f"{PACKAGE}.infra"

@@ -53,7 +53,9 @@ def test_it_runs_on_the_newest_run_of_any_model(fitted_run: FittedRun, in_tmp_di
     shutil.copytree(fitted_run.directory, in_tmp_dir / RUN)
     text, pictures = executed(in_tmp_dir, keep_examples=False)
     assert f"../{RUN}\n" in text
-    assert re.search(r"epoch\d{3}-val_acc0\.\d{4}\.ckpt: SmallClassifier on BlobsData\n", text), text
+    assert re.search(
+        r"epoch\d{3}-val_acc0\.\d{4}\.ckpt: SmallClassifier on BlobsData\n", text
+    ), text
     assert "Accuracy per class (test split)\n" in text
     # The curves and the model's own figure: drawn, not only computed.
     assert pictures == 2

@@ -77,7 +77,10 @@ def has_own(data: LightningDataModule, method: str) -> bool:
 
 
 def test_config_names_your_classes_not_the_templates(your_settings: dict[str, Any]) -> None:
-    modules = {path.relative_to(SOURCE).with_suffix("").as_posix().replace("/", ".") for path in SOURCE.rglob("*.py")}
+    modules = {
+        path.relative_to(SOURCE).with_suffix("").as_posix().replace("/", ".")
+        for path in SOURCE.rglob("*.py")
+    }
     for section in ("model", "data"):
         module = your_settings[section]["class_path"].rpartition(".")[0]
         assert module in modules and not module.startswith(f"{PACKAGE}.infra"), module
@@ -132,7 +135,11 @@ def test_the_sweep_file_names_arguments_of_your_classes() -> None:
     for name in space.parameters:
         section, _, key = name.partition(".")
         # model and data are classes chosen in the configuration: their arguments are init_args.
-        arguments = config[section].get("init_args", {}) if section in ("model", "data") else config[section]
+        arguments = (
+            config[section].get("init_args", {})
+            if section in ("model", "data")
+            else config[section]
+        )
         assert key in arguments, f"{name} is not in fit's configuration"
     # The fixed arguments of the command that `wandb agent` runs parse too.
     command = document["command"]

@@ -148,11 +148,12 @@ def as_baked(project: Path, path: str) -> bytes | None:
 
 def _example_cells(notebook: dict[str, object]) -> list[object]:
     cells = notebook.get("cells")
-    return [
-        cell
-        for cell in (cells if isinstance(cells, list) else [])
-        if EXAMPLE_TAG in (cell.get("metadata", {}).get("tags", []) if isinstance(cell, dict) else [])
-    ]
+    found = []
+    for cell in cells if isinstance(cells, list) else []:
+        tags = cell.get("metadata", {}).get("tags", []) if isinstance(cell, dict) else []
+        if EXAMPLE_TAG in tags:
+            found.append(cell)
+    return found
 
 
 def _names_examples(text: str) -> bool:

@@ -25,7 +25,9 @@ KEY = "random_states"
 def collect() -> dict[str, Any]:
     """This process's generator states, as plain tensors, ints and lists."""
     version, python_state, gauss = random.getstate()
-    kind, keys, position, has_gauss, cached = np.random.get_state(legacy=True)
+    numpy_state = np.random.get_state(legacy=True)
+    assert isinstance(numpy_state, tuple)  # legacy=True: the MT19937 tuple, never a dict
+    kind, keys, position, has_gauss, cached = numpy_state
     return {
         "torch": torch.get_rng_state(),
         "torch.cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
