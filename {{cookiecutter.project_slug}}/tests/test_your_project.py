@@ -22,7 +22,8 @@ from conftest import CONFIG_VARIABLE, killed_fit, tree
 from ddp_fit import fit_and_save
 from lightning.pytorch import LightningDataModule
 
-from {{ cookiecutter.package_name }}.infra import run_loading, sweep
+from {{ cookiecutter.package_name }}.infra import presets, run_loading, sweep
+from {{ cookiecutter.package_name }}.infra.errors import Refusal
 from {{ cookiecutter.package_name }}.infra.cli import main
 from {{ cookiecutter.package_name }}.infra.training import build
 
@@ -111,6 +112,25 @@ def test_a_checkpoint_reloads_to_the_same_predictions(
     for batch, (got, want) in enumerate(zip(saved["predictions"], expected or [])):
         assert torch.equal(torch.as_tensor(got), torch.as_tensor(want)), f"batch {batch}"
     capsys.readouterr()
+
+
+def chooses_classes(preset: str) -> bool:
+    """Whether a preset names a model or data class itself (as an example's preset does)."""
+    settings = yaml.safe_load(presets.path(preset).read_text()) or {}
+    sections = [settings.get(section) for section in ("model", "data")]
+    return any(isinstance(section, dict) and "class_path" in section for section in sections)
+
+
+@pytest.mark.parametrize(
+    "preset", [name for name in presets.available() if not chooses_classes(name)]
+)
+def test_each_preset_trains_your_classes_or_says_why_not_here(in_tmp_dir: Path, preset: str) -> None:
+    try:
+        cli = build(["fit", "--preset", preset, *SHORT, "--trainer.max_steps=2"])
+    except Refusal as refusal:  # a preset this machine cannot run (no GPU, no launcher, ...)
+        assert list(in_tmp_dir.iterdir()) == [], "a refused command wrote something"
+        pytest.skip(f"{preset} does not run here: {refusal}")
+    assert cli.trainer.global_step == 2 and cli.trainer.state.finished
 
 
 def test_its_run_gets_a_report_page_and_its_records_stay_as_they_were(

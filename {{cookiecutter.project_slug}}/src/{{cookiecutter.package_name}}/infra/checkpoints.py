@@ -1,13 +1,19 @@
-"""Checkpoints that are whole or absent: written beside their final name, then renamed into place.
+"""Checkpoints that are whole or absent, and read as data only.
 
 Lightning's own writer stages a checkpoint in the system's temporary folder and moves it, which is
 a copy when that folder is on another disk: a full disk or a kill mid-copy leaves a truncated
 `last.ckpt`. Here the file is written and synced in its own folder, then renamed, which is atomic.
+
+Every checkpoint the project opens itself (the pre-checks of --ckpt_path and --resume, report, the
+notebook, the applet) goes through `read`, which never unpickles arbitrary objects: a checkpoint
+from a colleague, the internet or a shared runs/ folder cannot run code by being opened. Lightning
+loads them the same way (torch's weights_only loader).
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,6 +26,23 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
+
+
+def read(path: Path) -> Any:
+    """A checkpoint's contents on the CPU, its tensors mapped from the file rather than read.
+
+    torch's weights_only loader builds tensors, numbers, strings and containers, nothing else; a
+    file that needs more (a pickled object, whose loading can run any code) is refused in one line,
+    unopened. Other failures (not a torch file, a damaged one) reach the caller as torch raised them.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except pickle.UnpicklingError as error:
+        reason = str(error).strip().splitlines()[-1]
+        raise Refusal(
+            f"{path} holds more than tensors and plain values, so it is not opened (loading it "
+            f"could run code it carries: {reason}); use checkpoints this project's commands wrote"
+        ) from None
 
 
 def atomic_save(value: Any, path: Path) -> None:

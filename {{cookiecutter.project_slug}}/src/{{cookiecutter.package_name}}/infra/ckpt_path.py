@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
+from {{ cookiecutter.package_name }}.infra import checkpoints
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 
 # Names Lightning resolves itself, from the trainer's checkpoint callbacks or the hub.
@@ -23,7 +22,9 @@ def check(ckpt_path: str | None, command: str) -> None:
             "(runs/<name>/version_N/checkpoints/*.ckpt)"
         )
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+        state = checkpoints.read(path)
+    except Refusal:
+        raise  # it carries more than data: not opened
     except Exception:  # torch raises many kinds for a file that is not a checkpoint
         raise Refusal(
             f"{command} --ckpt_path {path} is not a checkpoint (torch cannot load it); give a "

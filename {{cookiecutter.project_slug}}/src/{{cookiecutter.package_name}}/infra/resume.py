@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from {{ cookiecutter.package_name }}.infra import checkpoints
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 
 MODES = ("never", "auto", "auto-or-fresh")
@@ -46,7 +47,9 @@ def check_readable(checkpoint: Path) -> dict[str, Any]:
             damaged = archive.testzip()
         if damaged is not None:
             raise ValueError(f"{damaged} does not match its checksum")
-        state = torch.load(checkpoint, map_location="cpu", weights_only=False, mmap=True)
+        state = checkpoints.read(checkpoint)
+    except Refusal:
+        raise  # it carries more than data: not opened
     except Exception as error:  # zipfile and torch raise many kinds for a damaged file
         raise Refusal(
             f"checkpoint {checkpoint} cannot be read ({type(error).__name__}: {error}); "

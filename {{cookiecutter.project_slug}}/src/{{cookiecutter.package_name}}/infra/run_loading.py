@@ -12,11 +12,11 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-import torch
 import yaml
 from jsonargparse import ArgumentParser
 from lightning.pytorch import LightningDataModule, LightningModule
 
+from {{ cookiecutter.package_name }}.infra import checkpoints
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 
 CHECKPOINTS = "checkpoints"
@@ -25,8 +25,10 @@ CONFIG = "config.yaml"  # LightningCLI's record of what the run was given
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
-    """A checkpoint's contents on the CPU, the tensors mapped from the file rather than read."""
-    state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    """A checkpoint's contents on the CPU, read as data (checkpoints.read): never code it carries."""
+    state = checkpoints.read(path)
+    if not isinstance(state, dict):
+        raise Refusal(f"{path} is not a checkpoint of a run (it holds no mapping of its state)")
     return state
 
 
