@@ -115,7 +115,7 @@ def test_a_file_of_yours_that_imports_an_example_is_refused_and_nothing_is_remov
 def test_a_config_that_already_names_your_model_is_kept(bake: Bake) -> None:
     project = bake()
     config = project / "src" / PACKAGE / "config.yaml"
-    yours = f"model:\n  class_path: {PACKAGE}.mine.Mine\ndata:\n  class_path: {PACKAGE}.mine.MyData\n"
+    yours = f"model:\n  class_path: {PACKAGE}.mine.Mine\n"
     config.write_text(yours)
     result = drop_examples(project)
     assert result.returncode == 0, result.stderr

@@ -26,7 +26,9 @@ def run_generated_checks(
     # Without this run's pytest-xdist variables: the project's own suite starts its own workers.
     environment = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
     environment["PYTHONPATH"] = str(project / "src")
-    command = ["nox", "--no-venv", "--no-color", "-s", *sessions, *(["--", *posargs] if posargs else [])]
+    command = ["nox", "--no-venv", "--no-color", "-s", *sessions]
+    if posargs:
+        command += ["--", *posargs]
     return subprocess.run(
         command,
         cwd=project,
@@ -85,9 +87,8 @@ def test_your_own_model_in_place_of_the_examples_passes_lint_and_every_test(
     project = bake(examples=examples)
     package = project / "src" / "digit_classifier"
     if examples == "yes":  # a bake with the examples drops them first, as its README says
-        result = subprocess.run(
-            ["nox", "--no-color", "-s", "drop_examples"], cwd=project, capture_output=True, text=True
-        )
+        drop = ["nox", "--no-color", "-s", "drop_examples"]
+        result = subprocess.run(drop, cwd=project, capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
     (package / "waves.py").write_text((YOUR_PROJECT / "waves.py").read_text())
     (package / "config.yaml").write_text(YOUR_CONFIG.format(package="digit_classifier"))

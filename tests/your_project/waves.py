@@ -69,7 +69,7 @@ class AmplitudeModel(LightningModule):
         self.log("val/loss", loss, sync_dist=True)
 
     def predict_step(self, batch: Rows, batch_idx: int) -> torch.Tensor:
-        return self(batch["signal"])
+        return self.forward(batch["signal"])
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.parameters(), lr=self.lr)
