@@ -217,6 +217,21 @@ def test_pinned_folder_of_another_run_is_refused(run_copy: Path, refused: Refuse
 # ---- one process per run folder ----------------------------------------------------------------
 
 
+def test_a_lock_file_planted_as_a_link_is_refused_and_its_target_untouched(
+    run_copy: Path, tmp_path: Path, refused: Refused
+) -> None:
+    target = tmp_path / "someone-elses-file"
+    target.write_text("precious\n")
+    (run_copy / PACKAGE / "version_0" / runs.LOCK).symlink_to(target)
+    before = tree(run_copy)
+    error = one_line(refused(["fit", "--resume", "auto", *QUIET]))
+    assert error == (
+        f"error: {RUN / runs.LOCK} is a symbolic link, not a lock file: nothing is written "
+        "through it; remove it (and see who put it there), then run again"
+    )
+    assert target.read_text() == "precious\n" and tree(run_copy) == before
+
+
 def test_stale_lock_of_a_dead_process_is_taken_over(run_copy: Path) -> None:
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True

@@ -10,6 +10,7 @@ tells a live run from a dead one by trying the lock for an instant (`is_held`), 
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import re
@@ -82,7 +83,7 @@ def is_held(folder: Path) -> bool:
     Reads only: the lock is taken shared and given back at once, and the file is never written.
     """
     try:
-        descriptor = os.open(folder / LOCK, os.O_RDONLY)
+        descriptor = os.open(folder / LOCK, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:  # no lock file: no process works in the folder
         return False
     try:
@@ -98,7 +99,16 @@ def hold(folder: Path, made: list[Path] | None = None) -> None:
     """Lock `folder` for this process, or refuse in one line naming the process that holds it."""
     lock = folder / LOCK
     while True:
-        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            # Never through a link: a run.lock planted as one would have its target overwritten.
+            descriptor = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as error:
+            if error.errno != errno.ELOOP:
+                raise
+            raise Refusal(
+                f"{lock} is a symbolic link, not a lock file: nothing is written through it; "
+                "remove it (and see who put it there), then run again"
+            ) from None
         if not take_lock(descriptor):
             holder = os.read(descriptor, 64).decode(errors="replace").strip() or "unknown"
             os.close(descriptor)
