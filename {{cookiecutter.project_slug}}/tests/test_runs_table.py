@@ -216,6 +216,19 @@ def test_a_stopped_run_shows_its_commit_presets_and_arguments(
     assert tree(in_tmp_dir / "runs") == before
 
 
+def test_control_characters_in_a_record_are_shown_as_escapes_never_sent(
+    fitted_run: FittedRun, in_tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = in_tmp_dir / RUNS / "version_0"
+    shutil.copytree(fitted_run.directory, run)
+    # A title-setting sequence and a screen clear, as a tampered or careless record could hold.
+    edit_json(run / "provenance.json", presets=["\x1b]0;owned\x07", "\x1b[2J"])
+    (line,) = runs_table(capsys, str(RUNS))
+    assert line["PRESETS"] == "\\x1b]0;owned\\x07,\\x1b[2J"
+    main(["runs", str(RUNS)])
+    assert not any(char in capsys.readouterr().out for char in "\x1b\x07")
+
+
 def test_a_missing_folder_is_refused_and_no_runs_is_said(
     refused: Refused, capsys: pytest.CaptureFixture[str]
 ) -> None:

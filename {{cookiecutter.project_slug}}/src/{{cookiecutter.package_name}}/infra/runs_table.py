@@ -195,9 +195,15 @@ def row(folder: Path) -> list[str]:
     ]
 
 
+def printable(cell: str) -> str:
+    """`cell` with control characters written as escapes (\\x1b): a record is data, and an escape
+    sequence in one must not reach the terminal, where it could rewrite what the table shows."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in cell)
+
+
 def table(rows: list[list[str]]) -> Iterator[str]:
     """The rows under the column names, each column as wide as its widest cell (the last as is)."""
-    lines = [list(COLUMNS), *rows]
+    lines = [list(COLUMNS), *([printable(cell) for cell in row] for row in rows)]
     widths = [max(len(line[column]) for line in lines) for column in range(len(COLUMNS) - 1)]
     for line in lines:
         cells = [cell.ljust(width) for cell, width in zip(line, widths)]
