@@ -44,3 +44,26 @@ def test_run_directory_records_commit_diff_locks_config_and_seed(in_tmp_dir: Pat
     logged = yaml.safe_load((run / "hparams.yaml").read_text())["provenance"]
     assert logged["git_commit"] == record["git"]["commit"] and logged["git_dirty"] is True
     assert logged["seed"] == 7 and logged["locks_sha256"] == record["locks_sha256"]
+
+
+def test_secret_files_and_url_passwords_stay_out_of_the_recorded_diff(in_tmp_dir: Path) -> None:
+    (in_tmp_dir / "settings.py").write_text("DATABASE = 'sqlite://'\n")
+    _git(in_tmp_dir, "init", "--quiet")
+    _git(in_tmp_dir, "add", "--all")
+    _git(in_tmp_dir, "commit", "--quiet", "-m", "start")
+    # Mistakes a user makes: a staged .env with a key, a password in a tracked file's URL.
+    (in_tmp_dir / ".env").write_text("WANDB_API_KEY=0123456789abcdef\n")
+    (in_tmp_dir / "deploy.key").write_text("-----BEGIN PRIVATE KEY-----\n")
+    _git(in_tmp_dir, "add", ".env", "deploy.key")
+    url = "postgresql://optuna:hunter2@db.example.com:5432/studies"
+    (in_tmp_dir / "settings.py").write_text(f"DATABASE = '{url}'\n")
+
+    cli = build(["fit", "--trainer.max_steps=2", *QUIET])
+    run = Path(cli.trainer.log_dir or "")
+    record = json.loads((run / "provenance.json").read_text())
+    diff = (run / "git.diff").read_text()
+
+    assert "+DATABASE = 'postgresql://optuna:***@db.example.com:5432/studies'" in diff
+    assert "hunter2" not in diff and "0123456789abcdef" not in diff and "PRIVATE KEY" not in diff
+    assert record["git"]["secrets_left_out"] == [".env", "deploy.key"]
+    assert "hunter2" not in (run / "provenance.json").read_text()

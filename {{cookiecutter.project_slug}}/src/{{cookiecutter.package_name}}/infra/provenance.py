@@ -9,6 +9,7 @@ import functools
 import hashlib
 import json
 import platform
+import re
 import subprocess
 from importlib.metadata import distributions
 from pathlib import Path
@@ -34,19 +35,38 @@ def _git(*args: str, cwd: Path) -> str | None:
     return result.stdout if result.returncode == 0 else None
 
 
+# Files that hold secrets by convention: their changes never enter a run's recorded diff (their
+# names do, under "secrets_left_out"), even when someone staged or committed them by mistake.
+SECRET_FILES = (".env", ".env.*", ".envrc", "*.pem", "*.key", ".netrc", ".pgpass")
+NOT_SECRETS = [f":(exclude,glob)**/{pattern}" for pattern in SECRET_FILES]
+# user:password@ in a URL (a database, a tracking server, a package index) anywhere in the diff.
+CREDENTIALS_IN_URL = re.compile(r"(?P<scheme>[A-Za-z][\w+.-]*://)(?P<user>[^\s/:@]+):[^\s/@]+@")
+
+
+def masked(text: str) -> str:
+    """`text` with the password of every URL that carries one replaced by ***."""
+    return CREDENTIALS_IN_URL.sub(r"\g<scheme>\g<user>:***@", text)
+
+
 def git_state(directory: Path) -> dict[str, Any] | None:
-    """Commit, dirty flag, diff against HEAD and untracked files; None outside a git repository."""
+    """Commit, dirty flag, diff against HEAD (secret files left out, URL passwords masked) and
+    untracked files; None outside a git repository."""
     top = _git("rev-parse", "--show-toplevel", cwd=directory)
     commit = _git("rev-parse", "HEAD", cwd=directory)
     if top is None or commit is None:
         return None
+    root = Path(top.strip())
     status = _git("status", "--porcelain", cwd=directory) or ""
+    changed = (_git("diff", "HEAD", "--name-only", cwd=root) or "").splitlines()
+    kept = (_git("diff", "HEAD", "--name-only", "--", ".", *NOT_SECRETS, cwd=root) or "").splitlines()
+    diff = _git("diff", "HEAD", "--binary", "--", ".", *NOT_SECRETS, cwd=root) or ""
     return {
-        "root": top.strip(),
+        "root": str(root),
         "commit": commit.strip(),
         "dirty": bool(status.strip()),
         "untracked": [line[3:] for line in status.splitlines() if line.startswith("??")],
-        "diff": _git("diff", "HEAD", "--binary", cwd=directory) or "",
+        "diff": masked(diff),
+        "secrets_left_out": sorted(set(changed) - set(kept)),
     }
 
 
