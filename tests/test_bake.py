@@ -39,6 +39,7 @@ DEFAULT_FILES = {
     "docs/faults.md",
     "docs/remote-development.md",
     "docs/scaling.md",
+    "docs/security.md",
     "docs/slurm.md",
     "environment-cpu.yml",
     "environment.yml",
