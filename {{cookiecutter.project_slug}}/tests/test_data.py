@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import warnings
 from types import SimpleNamespace
 from typing import cast
 
-import pytest
 import torch
-from lightning.fabric.utilities import data as fabric_data
 from lightning.pytorch import Trainer
-from lightning.pytorch.trainer.connectors import data_connector
-from torch.utils.data import DataLoader
 
 from {{ cookiecutter.package_name }}.data import IMAGE_SHAPE, NUM_CLASSES, DigitsDataModule
-from {{ cookiecutter.package_name }}.infra.loading import GlobalBatchSampler, quiet_worker_advice
+from {{ cookiecutter.package_name }}.infra.loading import GlobalBatchSampler
 
 
 def test_batches_are_float_images_in_unit_range_with_integer_labels() -> None:
@@ -73,23 +68,3 @@ def test_two_ranks_together_load_the_one_process_global_batch() -> None:
     rank1 = _first_batch_indices(data, world_size=2, rank=1)
     assert len(single) == 64 and len(rank0) == len(rank1) == 32
     assert rank0 | rank1 == single
-
-
-def test_only_in_memory_batch_loaders_lose_the_advice_to_add_workers(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(fabric_data, "_num_cpus_available", lambda: 8)  # a laptop's core count
-    monkeypatch.setattr(data_connector, "_worker_check", data_connector._worker_check)
-    quiet_worker_advice()
-    data = DigitsDataModule()
-    data.setup()
-    trainer = cast(Trainer, SimpleNamespace(num_devices=1))  # all the check reads of it
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        data_connector._worker_check(trainer, data.train_dataloader(), "train_dataloader")
-        assert caught == []
-        # Any other loader without workers keeps Lightning's advice.
-        data_connector._worker_check(trainer, DataLoader(data.splits["train"]), "train_dataloader")
-    assert [str(warning.message)[:50] for warning in caught] == [
-        "The 'train_dataloader' does not have many workers "
-    ]

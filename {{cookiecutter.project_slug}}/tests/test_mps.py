@@ -48,7 +48,7 @@ def test_the_mps_preset_is_refused_where_mps_is_absent(
             ["--preset", "fp16"],
             "trainer.precision=16-mixed on MPS: this project runs MPS in 32-bit precision",
         ),
-        (["--preset", "compile"], "model.compile=true on MPS"),
+        (["--preset", "compile"], "compile=true (the compile preset) on MPS"),
         (
             ["--trainer.strategy", "ddp", "--trainer.devices", "1"],
             "trainer.strategy=ddp on 1 node(s) cannot run on MPS",

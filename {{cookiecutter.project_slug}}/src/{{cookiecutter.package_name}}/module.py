@@ -19,10 +19,7 @@ Batch = tuple[torch.Tensor, torch.Tensor]
 
 
 class Classifier(LightningModule):
-    """Cross-entropy classification with AdamW and a cosine learning-rate schedule stepped per batch.
-
-    `compile=True` (the compile preset) compiles the network with torch.compile.
-    """
+    """Cross-entropy classification with AdamW and a cosine learning-rate schedule stepped per batch."""
 
     def __init__(
         self,
@@ -31,19 +28,12 @@ class Classifier(LightningModule):
         hidden: PositiveInt = 128,
         learning_rate: NonNegativeFloat = 3e-3,
         weight_decay: float = 1e-4,
-        compile: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.net = ConvNet(num_classes, channels, hidden)
         self.learning_rate: float = learning_rate
         self.weight_decay = weight_decay
-        self.compile_net = compile
-
-    def configure_model(self) -> None:
-        # Compiled here, on the device, once; the checkpoint keeps the plain module's names.
-        if self.compile_net:
-            self.net.compile()
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         logits: torch.Tensor = self.net(images)

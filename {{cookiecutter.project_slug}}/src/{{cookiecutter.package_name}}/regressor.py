@@ -12,10 +12,7 @@ Batch = tuple[torch.Tensor, torch.Tensor]
 
 
 class Regressor(LightningModule):
-    """An MLP that predicts one number from `features` inputs; logs train/loss and val/loss (MSE).
-
-    `compile=True` (the compile preset) compiles the network with torch.compile.
-    """
+    """An MLP that predicts one number from `features` inputs; logs train/loss and val/loss (MSE)."""
 
     def __init__(
         self,
@@ -23,7 +20,6 @@ class Regressor(LightningModule):
         hidden: PositiveInt = 64,
         learning_rate: NonNegativeFloat = 3e-3,
         weight_decay: float = 1e-4,
-        compile: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -36,11 +32,6 @@ class Regressor(LightningModule):
         )
         self.learning_rate: float = learning_rate
         self.weight_decay = weight_decay
-        self.compile_net = compile
-
-    def configure_model(self) -> None:
-        if self.compile_net:
-            self.net.compile()
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         prediction: torch.Tensor = self.net(features).squeeze(-1)

@@ -132,10 +132,8 @@ def preset_problem(names: list[str]) -> str | None:
     config = defaults.load([presets.path(name) for name in names])
     trainer = config.get("trainer") or {}
     settings = {key: trainer.get(key, default) for key, default in TRAINER_DEFAULTS.items()}
-    model = config.get("model") or {}
-    compile_model = model.get("compile", (model.get("init_args") or {}).get("compile", False))
     try:
-        cluster.check_start(**settings, compile_model=bool(compile_model))
+        cluster.check_start(**settings, compile_model=bool(config.get("compile", False)))
     except Refusal as error:
         return str(error)
     return None

@@ -134,8 +134,8 @@ def _check_mps(
         )
     if compile_model:
         raise Refusal(
-            "model.compile=true on MPS: torch.compile's MPS backend is experimental in this torch: "
-            "drop --preset compile"
+            "compile=true (the compile preset) on MPS: torch.compile's MPS backend is experimental "
+            "in this torch: drop --preset compile"
         )
 
 
@@ -143,11 +143,11 @@ def _check_compile(on_cuda: bool) -> None:
     """torch.compile needs Triton for CUDA kernels and a C++ compiler for CPU kernels."""
     if on_cuda and find_spec("triton") is None:
         raise Refusal(
-            "model.compile=true (the compile preset) needs Triton on a GPU, and it is not installed: "
+            "compile=true (the compile preset) needs Triton on a GPU, and it is not installed: "
             "install the GPU lock (nox -s sync -- gpu), or drop --preset compile"
         )
     if not on_cuda and not any(shutil.which(compiler) for compiler in ("c++", "g++", "clang++")):
         raise Refusal(
-            "model.compile=true (the compile preset) needs a C++ compiler on a CPU and none is on "
+            "compile=true (the compile preset) needs a C++ compiler on a CPU and none is on "
             "PATH: install one (for example g++), or drop --preset compile"
         )

@@ -6,20 +6,25 @@ want more: the same global batches at every world size, so a DDP run repeats a o
 is a DistributedSampler itself, which Lightning leaves in place.
 
 Lightning advises more loader workers for any loader with fewer than two, on a machine with more
-than two cores (every run on a laptop or a GPU box prints it, once per loader). For the loaders that
-`batched_loader` makes without workers the advice is wrong: a batch is one indexing of tensors
-already in memory, and a worker would only add a copy between processes. `quiet_worker_advice`
-drops it for those loaders alone; every other loader keeps it.
+than two cores: every run on a laptop or a GPU box prints it, once per loader, whether loading is
+slow or not. Where a batch is already in memory (`batched_loader`, or an ordinary DataLoader over
+tensors) the advice is wrong, as a worker only adds a copy between processes; where each sample is
+decoded or augmented it is right. Which of the two a loader is shows in how long the training loop
+waits for it, so `LoaderWaitAdvice` measures that and advises workers, in one line, only where the
+loop waits for its loader most of its time and milliseconds a batch (quiet.py drops Lightning's).
 """
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Iterator
-from typing import cast
+from typing import Any, cast
 
 import torch
-from lightning.pytorch import Trainer
-from lightning.pytorch.trainer.connectors import data_connector
+from lightning.fabric.utilities.data import suggested_max_num_workers
+from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.callbacks import TQDMProgressBar
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, TensorDataset
 
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
@@ -106,17 +111,80 @@ def batched_loader(
     )
 
 
-# Lightning's own check, kept before quiet_worker_advice replaces it.
-LIGHTNING_WORKER_CHECK = data_connector._worker_check
+class LoaderWaitAdvice(Callback):
+    """Advise more loader workers, once, where the training loop waits for its loader for most of
+    its time: over the first `BATCHES` batches after the first (which starts the loader and may
+    compile), or the first epoch if it is shorter.
 
+    The wait before a batch is the time from the end of the previous one to its start: mostly
+    fetching it (Lightning fetches the next batch there), plus Lightning's own work between steps.
+    A loader that takes more than `SHARE` of the loop's time, and `WAIT` seconds or more a batch,
+    with workers free on this machine, would let training go faster with more of them. A shorter
+    wait is in-memory data, where a worker's hand-off of each batch to the loop costs about what
+    it saves (and a tiny model's step, all overhead, can be as short: the share alone would
+    advise workers for a few rows of tensors, measured at 25-52% on a busy 2-core machine).
+    """
 
-def worker_check(trainer: Trainer, dataloader: object, name: str) -> None:
-    """Lightning's worker check, skipped for a TensorBatchLoader without workers."""
-    if isinstance(dataloader, TensorBatchLoader) and dataloader.num_workers == 0:
-        return
-    LIGHTNING_WORKER_CHECK(trainer=trainer, dataloader=dataloader, name=name)
+    BATCHES = 50
+    SHARE = 0.5
+    WAIT = 0.01  # seconds a batch: a decoded, augmented batch of images takes ten times as long
 
+    def __init__(self) -> None:
+        self.waited = self.stepped = 0.0
+        self.measured = 0
+        self.batch_end: float | None = None  # None: the next wait is not a fetch, leave it out
+        self.batch_start = 0.0
+        self.done = False
 
-def quiet_worker_advice() -> None:
-    """Make Lightning run `worker_check` on each loader it is given (idempotent)."""
-    data_connector._worker_check = worker_check
+    def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.batch_end = None  # the first batch of an epoch starts its loader
+
+    def on_validation_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.batch_end = None  # validation within an epoch is not waiting for the loader
+
+    def on_train_batch_start(
+        self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        self.batch_start = time.perf_counter()
+        if self.batch_end is not None and not self.done:
+            self.waited += self.batch_start - self.batch_end
+            self.measured += 1
+
+    def on_train_batch_end(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        self.batch_end = time.perf_counter()
+        if self.measured:
+            self.stepped += self.batch_end - self.batch_start
+        if self.measured >= self.BATCHES:
+            self._advise(trainer)
+
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self.measured >= 3:  # fewer say nothing (fast_dev_run's one batch)
+            self._advise(trainer)
+
+    def _advise(self, trainer: Trainer) -> None:
+        if self.done:
+            return
+        self.done = True
+        share = self.waited / max(self.waited + self.stepped, 1e-9)
+        slow = share > self.SHARE and self.waited / self.measured >= self.WAIT
+        workers = getattr(trainer.train_dataloader, "num_workers", None)
+        most = suggested_max_num_workers(trainer.num_devices)
+        if not slow or not isinstance(workers, int) or workers >= most:
+            return
+        if trainer.is_global_zero:
+            message = (
+                f"note: training waited for its DataLoader {share:.0%} of the time "
+                f"(num_workers={workers}): more workers, up to {most} here, may make it faster"
+            )
+            bar = trainer.progress_bar_callback
+            if isinstance(bar, TQDMProgressBar) and bar.is_enabled:
+                bar.print(message)  # between the bar's redraws, not through them
+            else:
+                print(message, file=sys.stderr)

@@ -77,3 +77,26 @@ def install() -> None:
         message="The `srun` command is available on your system but is not used",
         module=r"lightning\.fabric\.plugins\.environments\.slurm",
     )
+    # Lightning advises more loader workers for every loader with fewer than two, on any machine
+    # with more than two cores, whether its loading is slow or not: loading.LoaderWaitAdvice
+    # measures, and advises in one line where the training loop does wait for its loader.
+    warnings.filterwarnings(
+        "ignore",
+        message="The '.*' does not have many workers",
+        module=r"lightning\.pytorch\.trainer\.connectors\.data_connector",
+    )
+    # A logging interval longer than the epoch: the fit shortens it to the epoch
+    # (logging_interval.py), so the advice is taken.
+    warnings.filterwarnings(
+        "ignore",
+        message=r"The number of training batches \(\d+\) is smaller than the logging interval",
+        module=r"lightning\.pytorch\.loops\.fit_loop",
+    )
+    # Lightning's SaveConfigCallback still passes jsonargparse's deprecated `skip_none` to the
+    # parser's dump, which training.PlainNumbersParser passes on: Lightning's to change.
+    warnings.filterwarnings(
+        "ignore",
+        message=r"\s*skip_none parameter was deprecated",
+        category=DeprecationWarning,
+        module=r"{{ cookiecutter.package_name }}\.infra\.training",
+    )

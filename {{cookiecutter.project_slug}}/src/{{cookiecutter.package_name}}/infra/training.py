@@ -6,14 +6,14 @@ What this needs from your code is configuration, never an import:
 - `checkpoint.monitor` and `checkpoint.mode` (config.yaml, or `--checkpoint.monitor val/loss
   --checkpoint.mode min`): a metric your module logs, which picks the best checkpoint (and is the
   sweep's objective unless the sweep file names another);
-- optionally a `compile` argument of your module: the compile preset sets it, and the start-up check
-  makes sure this machine can compile.
+- nothing else: the presets (compile included, see compiling.py) work on any module and data.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +30,14 @@ from lightning.pytorch.plugins.io import CheckpointIO
 
 from {{ cookiecutter.package_name }}.infra import (
     ckpt_path,
+    classes,
     cluster,
+    compiling,
     defaults,
     hook_overhead,
     loading,
     log_overhead,
+    logging_interval,
     presets,
     quiet,
     resume,
@@ -66,6 +69,8 @@ class TrainingCLI(LightningCLI):
     Every command writes into a run folder of its own (runs.py), or into the run it resumes.
     """
 
+    # Tells a failure of the model's first step on the data's first batch from the others.
+    first_step: classes.FirstStep
     # The run `fit --resume` continues: (version, last.ckpt), and what that checkpoint holds.
     resuming: tuple[int, Path] | None = None
     resumed_state: dict[str, Any] = {}
@@ -76,6 +81,8 @@ class TrainingCLI(LightningCLI):
 
     def __init__(self, *args: Any, commands: Sequence[str] = SUBCOMMANDS, **kwargs: Any) -> None:
         self.commands = tuple(commands)
+        self.first_step = classes.FirstStep()
+        kwargs["parser_class"] = PlainNumbersParser  # whose every dump writes plain numbers
         super().__init__(*args, **kwargs)
 
     def subcommands(self) -> dict[str, set[str]]:  # type: ignore[override]
@@ -89,6 +96,13 @@ class TrainingCLI(LightningCLI):
             choices=["highest", "high", "medium"],
             default="highest",
             help="'high' lets float32 matmuls use TF32 on GPUs that have it (the gpu and ddp presets do).",
+        )
+        parser.add_argument(
+            "--compile",
+            type=bool,
+            default=False,
+            help="compile the LightningModule's forward with torch.compile before its first step "
+            "(the compile preset sets it): a slower start, faster steps.",
         )
         parser.add_argument(
             "--resume",
@@ -136,23 +150,22 @@ class TrainingCLI(LightningCLI):
         super()._parse_ckpt_path()
 
     def before_instantiate_classes(self) -> None:
+        # The first hook after every parse (the command line, a resumed run's config.yaml, the
+        # hyperparameters of --ckpt_path): from here on, every number is a plain int or float.
+        plain_numbers(self.config)
         config = self.config[self.subcommand] if self.subcommand else self.config
         trainer = config.trainer
         continuing = self.resuming is not None or hpc_checkpoints(trainer.default_root_dir)
         if self.subcommand and trainer.logger and not trainer.fast_dev_run and not continuing:
             self._note_what_sets_it_apart(config)  # before the checks below complete the settings
         trainer_values.check(trainer)
-        for section in ("model", "data"):
-            if isinstance(config.get(section), Namespace):
-                plain_numbers(config[section])
-        model_arguments = config.model.get("init_args") if config.get("model") else None
         trainer.num_nodes = cluster.check_start(
             trainer.accelerator,
             trainer.devices,
             trainer.precision,
             trainer.strategy,
             trainer.num_nodes,
-            compile_model=bool(model_arguments and model_arguments.get("compile")),
+            compile_model=config.compile,
         )
         torch.set_float32_matmul_precision(config.float32_matmul_precision)
         checkpoint = config.checkpoint
@@ -195,6 +208,17 @@ class TrainingCLI(LightningCLI):
         if config.ckpt_path == UNTRAINED:
             config.ckpt_path = None
 
+    def _run_subcommand(self, subcommand: str) -> None:
+        try:
+            super()._run_subcommand(subcommand)
+        except Exception as error:
+            # A model that does not take its data's batches, in one line; every other error with
+            # its traceback (classes.py draws the line).
+            problem = self.first_step.misfit(error, self.model, self.datamodule)
+            if problem is None:
+                raise
+            raise Refusal(problem) from None
+
     def before_fit(self) -> None:
         self._before_processes_start()
         self._hold_run_folder()
@@ -218,6 +242,12 @@ class TrainingCLI(LightningCLI):
         global_batch = getattr(self.datamodule, "global_batch_size", None)
         if isinstance(global_batch, int):
             loading.check_global_batch(global_batch, processes)
+        if self.config[str(self.subcommand)].compile:
+            compiling.check(self.model)
+        project = defaults.files_in_order()[1]
+        problem = classes.data_problem(str(self.subcommand), self.model, self.datamodule, project)
+        if problem:
+            raise Refusal(problem)
         logger = self.trainer.logger
         save_dir = getattr(logger, "save_dir", None) if logger else None
         if save_dir is not None:
@@ -260,10 +290,14 @@ class TrainingCLI(LightningCLI):
         trainer = self._get(self.config_init, "trainer", default={})
         callbacks = trainer.get("callbacks") or []
         callbacks = list(callbacks) if isinstance(callbacks, list) else [callbacks]
+        callbacks.append(self.first_step)
         if self.subcommand == "fit":  # first: it refuses before any other callback writes
             callbacks.insert(0, RequireTrainingBatches())
+            callbacks += [logging_interval.LogEveryEpoch(), loading.LoaderWaitAdvice()]
         if self.subcommand == "predict":
             callbacks.append(PredictionsFile())
+        if self.config.get(str(self.subcommand), self.config).compile:
+            callbacks.append(compiling.CompileModule())
         # fast_dev_run turns logging and checkpoints off; a checkpoint folder would be left empty.
         best: ModelCheckpoint | None = None
         if trainer.get("enable_checkpointing") is not False and not trainer.get("fast_dev_run"):
@@ -313,16 +347,42 @@ class TrainingCLI(LightningCLI):
                 )
 
 
-def plain_numbers(arguments: Namespace) -> None:
-    """Hand the classes plain ints and floats where their types checked a range (PositiveInt).
+class PlainNumbersParser(LightningArgumentParser):
+    """LightningCLI's parser, whose every dump (config.yaml, --print_config, provenance) writes
+    plain numbers (see plain_numbers).
 
-    The checked types are subclasses of int and float: kept, they would be pickled into the
-    checkpoint's hyperparameters, which torch.load(weights_only=True) then refuses to read.
+    --print_config dumps inside the parse, before any hook of TrainingCLI runs: so here.
     """
-    for key, value in list(arguments.items()):
-        for number in (int, float):
-            if isinstance(value, number) and type(value) not in (number, bool):
-                arguments[key] = number(value)
+
+    def dump(self, namespace: Namespace, *args: Any, **kwargs: Any) -> str:
+        dumped: str = super().dump(plain_numbers(namespace.clone()), *args, **kwargs)
+        return dumped
+
+
+def plain_numbers(value: Any) -> Any:
+    """`value` with every range-checked number in it (jsonargparse's PositiveInt, NonNegativeFloat,
+    ...) made the plain int or float it checked, in every section and nested class; in place.
+
+    The checked types are subclasses of int and float, and jsonargparse keeps them as given. Kept,
+    they break two things: a value that `--model`/`--data` carries by name into another class (as
+    jsonargparse does when the class changes) keeps its old class's type, which YAML then cannot
+    write under the new class's plain `float` ("cannot represent an object"); and pickled into a
+    checkpoint's hyperparameters, torch.load(weights_only=True) refuses to read them.
+    """
+    if isinstance(value, (bool, Enum)):
+        return value
+    for number in (int, float):
+        if isinstance(value, number) and type(value) is not number:
+            return number(value)
+    if isinstance(value, Namespace):
+        for key, item in vars(value).items():
+            setattr(value, key, plain_numbers(item))
+    elif isinstance(value, list):
+        value[:] = [plain_numbers(item) for item in value]
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            value[key] = plain_numbers(item)
+    return value
 
 
 def checkpoint_filename(monitor: str) -> str:
@@ -352,10 +412,10 @@ def hpc_checkpoints(folder: str | Path | None) -> bool:
 
 def install_lightning_fixes() -> None:
     """The project's fixes to Lightning, in this process, as every command that trains has them:
-    `self.log`'s needless moves, the hook name's checks, the worker advice for in-memory loaders."""
+    `self.log`'s needless moves, the hook name's checks, the messages dropped as harmless."""
+    quiet.install()
     log_overhead.install()
     hook_overhead.install()
-    loading.quiet_worker_advice()
 
 
 def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ()) -> TrainingCLI:
@@ -364,7 +424,6 @@ def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ())
     `callbacks` join the trainer's own; the sweep passes one that reports to its trial. Without
     `run`, `args` hold no subcommand: the model, data and trainer are built and returned unused.
     """
-    quiet.install()
     install_lightning_fixes()
     files = {"default_config_files": [str(path) for path in defaults.files_in_order()]}
     parser_kwargs: dict[str, Any] = {"prog": PROG}
@@ -392,12 +451,14 @@ def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ())
             run=run,
         )
     except ArgumentError as error:
-        command = next((arg for arg in args if arg in SUBCOMMANDS), "fit") if run else "fit"
-        raise Refusal(
-            one_line(str(error), f"`{PROG} {command} --help` lists the options and their types")
-        ) from None
+        refused = str(error)
     except Refusal:
         runs.release_all(refused=True)  # and the folder it made: a refused command writes nothing
         raise
     finally:
         runs.release_all()  # the run folder this command held
+    # Out of the handler: a module of yours that fails to import raises here with its own traceback.
+    problem = classes.parse_problem(refused, defaults.files_in_order()[1])
+    command = next((arg for arg in args if arg in SUBCOMMANDS), "fit") if run else "fit"
+    hint = f"`{PROG} {command} --help` lists the options and their types"
+    raise Refusal(problem or one_line(refused, hint))
