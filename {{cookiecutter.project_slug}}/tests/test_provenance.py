@@ -53,7 +53,7 @@ def test_secret_files_and_url_passwords_stay_out_of_the_recorded_diff(in_tmp_dir
     _git(in_tmp_dir, "commit", "--quiet", "-m", "start")
     # Mistakes a user makes: a staged .env with a key, a password in a tracked file's URL.
     (in_tmp_dir / ".env").write_text("WANDB_API_KEY=0123456789abcdef\n")
-    (in_tmp_dir / "deploy.key").write_text("-----BEGIN PRIVATE KEY-----\n")
+    (in_tmp_dir / "deploy.key").write_text("deploy-secret-4242\n")
     _git(in_tmp_dir, "add", ".env", "deploy.key")
     url = "postgresql://optuna:hunter2@db.example.com:5432/studies"
     (in_tmp_dir / "settings.py").write_text(f"DATABASE = '{url}'\n")
@@ -64,6 +64,6 @@ def test_secret_files_and_url_passwords_stay_out_of_the_recorded_diff(in_tmp_dir
     diff = (run / "git.diff").read_text()
 
     assert "+DATABASE = 'postgresql://optuna:***@db.example.com:5432/studies'" in diff
-    assert "hunter2" not in diff and "0123456789abcdef" not in diff and "PRIVATE KEY" not in diff
+    assert "hunter2" not in diff and "0123456789abcdef" not in diff and "4242" not in diff
     assert record["git"]["secrets_left_out"] == [".env", "deploy.key"]
     assert "hunter2" not in (run / "provenance.json").read_text()

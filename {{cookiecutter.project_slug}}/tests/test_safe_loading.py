@@ -26,7 +26,7 @@ class Payload:
         self.marker = marker
 
     def __reduce__(self) -> tuple[object, tuple[str]]:
-        return (Path.touch, (str(self.marker),))  # type: ignore[return-value]
+        return (Path.touch, (str(self.marker),))
 
 
 def plant(path: Path, marker: Path, real: Path) -> None:
@@ -98,9 +98,7 @@ def test_report_refuses_a_planted_best_checkpoint_unopened(
     assert tree(run_copy) == before and not Path("reports").exists()
 
 
-def test_the_notebooks_and_applets_loader_refuses_it_unopened(
-    run_copy: Path, marker: Path
-) -> None:
+def test_the_notebooks_and_applets_loader_refuses_it_unopened(run_copy: Path, marker: Path) -> None:
     (best,) = (run_copy / "checkpoints").glob("epoch*.ckpt")
     plant(best, marker, best)
     checkpoint = run_loading.best_checkpoint(RUN)

@@ -124,7 +124,9 @@ def chooses_classes(preset: str) -> bool:
 @pytest.mark.parametrize(
     "preset", [name for name in presets.available() if not chooses_classes(name)]
 )
-def test_each_preset_trains_your_classes_or_says_why_not_here(in_tmp_dir: Path, preset: str) -> None:
+def test_each_preset_trains_your_classes_or_says_why_not_here(
+    in_tmp_dir: Path, preset: str
+) -> None:
     try:
         cli = build(["fit", "--preset", preset, *SHORT, "--trainer.max_steps=2"])
     except Refusal as refusal:  # a preset this machine cannot run (no GPU, no launcher, ...)

@@ -58,8 +58,9 @@ def git_state(directory: Path) -> dict[str, Any] | None:
     root = Path(top.strip())
     status = _git("status", "--porcelain", cwd=directory) or ""
     changed = (_git("diff", "HEAD", "--name-only", cwd=root) or "").splitlines()
-    kept = (_git("diff", "HEAD", "--name-only", "--", ".", *NOT_SECRETS, cwd=root) or "").splitlines()
-    diff = _git("diff", "HEAD", "--binary", "--", ".", *NOT_SECRETS, cwd=root) or ""
+    without_secrets = ["--", ".", *NOT_SECRETS]
+    kept = (_git("diff", "HEAD", "--name-only", *without_secrets, cwd=root) or "").splitlines()
+    diff = _git("diff", "HEAD", "--binary", *without_secrets, cwd=root) or ""
     return {
         "root": str(root),
         "commit": commit.strip(),

@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from {{ cookiecutter.package_name }}.infra import checkpoints
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 
