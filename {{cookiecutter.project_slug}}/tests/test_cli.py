@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import FittedRun, Refused
 import torch
 import yaml
+from lightning.pytorch import Callback, LightningModule, Trainer
 
 from {{ cookiecutter.package_name }}.infra import presets
 from {{ cookiecutter.package_name }}.infra.cli import main
@@ -125,6 +127,27 @@ def test_compile_without_a_cpp_compiler_is_refused(
     monkeypatch.setenv("PATH", str(in_tmp_dir))  # no compiler on PATH
     error = refused(["fit", "--preset", "cpu", "--preset", "compile"])
     assert "needs a C++ compiler" in error and "drop --preset compile" in error
+
+
+class BatchShapes(Callback):
+    """Notes the shape of every training batch's features."""
+
+    def __init__(self) -> None:
+        self.shapes: list[tuple[int, ...]] = []
+
+    def on_train_batch_start(
+        self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        self.shapes.append(tuple(batch[0].shape))
+
+
+def test_overfit_preset_trains_on_one_whole_batch_again_and_again(in_tmp_dir: Path) -> None:
+    # The small project's data comes from batched_loader, whose batches Lightning's overfit mode
+    # would otherwise turn into single samples.
+    shapes = BatchShapes()
+    cli = build(["fit", "--preset", "overfit", "--trainer.max_epochs=30", *QUIET], callbacks=[shapes])
+    assert shapes.shapes == [(16, 4)] * 30
+    assert cli.trainer.callback_metrics["train/loss_epoch"].item() < 0.05
 
 
 def test_profile_preset_writes_its_report_into_the_run_directory(in_tmp_dir: Path) -> None:

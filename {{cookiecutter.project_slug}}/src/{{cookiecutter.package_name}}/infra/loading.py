@@ -25,7 +25,18 @@ import torch
 from lightning.fabric.utilities.data import suggested_max_num_workers
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.callbacks import TQDMProgressBar
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, TensorDataset
+from lightning.pytorch.loops import evaluation_loop, fit_loop
+from lightning.pytorch.trainer.states import RunningStage
+from lightning.pytorch.utilities.combined_loader import CombinedLoader
+from lightning.pytorch.utilities.data import _update_dataloader
+from torch.utils.data import (
+    DataLoader,
+    Dataset,
+    DistributedSampler,
+    Sampler,
+    SequentialSampler,
+    TensorDataset,
+)
 
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 
@@ -109,6 +120,31 @@ def batched_loader(
         pin_memory=torch.cuda.is_available(),
         persistent_workers=num_workers > 0,
     )
+
+
+def overfit_without_shuffling(combined_loader: CombinedLoader, mode: RunningStage) -> None:
+    """Lightning's `overfit_batches` (the overfit preset) stops shuffling by making each loader
+    again over a SequentialSampler of single samples; a `batched_loader` would then yield single
+    samples, not batches. Its batch sampler stops shuffling instead; Lightning re-makes the others
+    as it always does."""
+    loaders = combined_loader.flattened
+    for loader in loaders:
+        if isinstance(loader, TensorBatchLoader) and isinstance(loader.sampler, DistributedSampler):
+            loader.sampler.shuffle = False
+    combined_loader.flattened = [
+        (
+            loader
+            if isinstance(loader, TensorBatchLoader) or not hasattr(loader, "dataset")
+            else _update_dataloader(loader, sampler=SequentialSampler(loader.dataset), mode=mode)
+        )
+        for loader in loaders
+    ]
+
+
+def keep_batches_when_overfitting() -> None:
+    """Make Lightning's loops use `overfit_without_shuffling` (idempotent)."""
+    fit_loop._resolve_overfit_batches = overfit_without_shuffling
+    evaluation_loop._resolve_overfit_batches = overfit_without_shuffling
 
 
 class LoaderWaitAdvice(Callback):

@@ -412,10 +412,12 @@ def hpc_checkpoints(folder: str | Path | None) -> bool:
 
 def install_lightning_fixes() -> None:
     """The project's fixes to Lightning, in this process, as every command that trains has them:
-    `self.log`'s needless moves, the hook name's checks, the messages dropped as harmless."""
+    `self.log`'s needless moves, the hook name's checks, the messages dropped as harmless, whole
+    batches of a batched_loader under overfit_batches."""
     quiet.install()
     log_overhead.install()
     hook_overhead.install()
+    loading.keep_batches_when_overfitting()
 
 
 def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ()) -> TrainingCLI:
