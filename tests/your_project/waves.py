@@ -42,8 +42,11 @@ class WaveData(LightningDataModule):
     def val_dataloader(self) -> DataLoader[Rows]:
         return DataLoader(Waves(128, seed=2), batch_size=self.batch_size)
 
+    def test_dataloader(self) -> DataLoader[Rows]:
+        return DataLoader(Waves(128, seed=3), batch_size=self.batch_size)
+
     def predict_dataloader(self) -> DataLoader[Rows]:
-        return DataLoader(Waves(64, seed=3), batch_size=self.batch_size)
+        return DataLoader(Waves(64, seed=4), batch_size=self.batch_size)
 
 
 class AmplitudeModel(LightningModule):
@@ -67,6 +70,10 @@ class AmplitudeModel(LightningModule):
     def validation_step(self, batch: Rows, batch_idx: int) -> None:
         loss = F.mse_loss(self(batch["signal"]), batch["amplitude"])
         self.log("val/loss", loss, sync_dist=True)
+
+    def test_step(self, batch: Rows, batch_idx: int) -> None:
+        loss = F.mse_loss(self(batch["signal"]), batch["amplitude"])
+        self.log("test/loss", loss, sync_dist=True)
 
     def predict_step(self, batch: Rows, batch_idx: int) -> torch.Tensor:
         return self.forward(batch["signal"])

@@ -113,6 +113,18 @@ def test_a_checkpoint_reloads_to_the_same_predictions(
     capsys.readouterr()
 
 
+def test_test_evaluates_a_checkpoint_in_a_run_of_its_own(in_tmp_dir: Path) -> None:
+    fitted = build(["fit", *SHORT])
+    if not has_own(fitted.datamodule, "test_dataloader"):
+        pytest.skip("your data module has no test_dataloader: `test` has nothing to evaluate")
+    last = RUN / "checkpoints" / "last.ckpt"
+    tested = build(["test", f"--ckpt_path={last}", *QUIET])
+    assert tested.trainer.state.finished and tested.trainer.log_dir == str(RUN.parent / "version_1")
+    # The checkpoint's weights, not the model's initial ones.
+    for name, value in tested.model.state_dict().items():
+        assert torch.equal(value.cpu(), fitted.model.state_dict()[name].cpu()), name
+
+
 def chooses_classes(preset: str) -> bool:
     """Whether a preset names a model or data class itself (as an example's preset does)."""
     settings = yaml.safe_load(presets.path(preset).read_text()) or {}
