@@ -145,7 +145,9 @@ def test_overfit_preset_trains_on_one_whole_batch_again_and_again(in_tmp_dir: Pa
     # The small project's data comes from batched_loader, whose batches Lightning's overfit mode
     # would otherwise turn into single samples.
     shapes = BatchShapes()
-    cli = build(["fit", "--preset", "overfit", "--trainer.max_epochs=30", *QUIET], callbacks=[shapes])
+    cli = build(
+        ["fit", "--preset", "overfit", "--trainer.max_epochs=30", *QUIET], callbacks=[shapes]
+    )
     assert shapes.shapes == [(16, 4)] * 30
     assert cli.trainer.callback_metrics["train/loss_epoch"].item() < 0.05
 

@@ -141,10 +141,14 @@ def overfit_without_shuffling(combined_loader: CombinedLoader, mode: RunningStag
     ]
 
 
+# Lightning's function, as the loops that call it import it.
+OVERFIT_RESOLVER = "_resolve_overfit_batches"
+
+
 def keep_batches_when_overfitting() -> None:
     """Make Lightning's loops use `overfit_without_shuffling` (idempotent)."""
-    fit_loop._resolve_overfit_batches = overfit_without_shuffling
-    evaluation_loop._resolve_overfit_batches = overfit_without_shuffling
+    for loop in (fit_loop, evaluation_loop):
+        setattr(loop, OVERFIT_RESOLVER, overfit_without_shuffling)
 
 
 class LoaderWaitAdvice(Callback):
