@@ -29,11 +29,12 @@ def drop_examples(project: Path) -> subprocess.CompletedProcess[str]:
 
 
 def contents(project: Path) -> dict[str, bytes]:
-    """Every file's bytes, .git/ and the record of the answers (.cruft.json) aside."""
+    """Every file's bytes, .git/, the record of the answers (.cruft.json) and the bytecode that
+    running the project's noxfile leaves (git ignores it) aside."""
     return {
         name: (project / name).read_bytes()
         for name in sorted(project_files(project))
-        if name != ".cruft.json"
+        if name != ".cruft.json" and "__pycache__" not in name
     }
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import torch
 import yaml
-from conftest import CONFIG_VARIABLE, Refused
+from conftest import CONFIG_VARIABLE, Refused, left_behind
 from lightning.fabric.utilities import data as fabric_data
 from small_project import DictRegressor, SmallClassifier
 
@@ -63,7 +63,7 @@ def test_compile_of_a_module_without_a_forward_is_refused(
 ) -> None:
     error = one_error(refused(["fit", "--preset", "compile", "--model", "mismatched.NoForward"]))
     assert "mismatched.NoForward has none" in error and "drop --preset compile" in error
-    assert list(in_tmp_dir.iterdir()) == []
+    assert left_behind(in_tmp_dir) == []
 
 
 # Switching --model and --data
@@ -185,7 +185,7 @@ def test_a_class_that_cannot_be_used_is_refused_naming_it_and_the_fix(
     in_tmp_dir: Path, refused: Refused, flags: list[str], message: str
 ) -> None:
     assert message in one_error(refused(["fit", *flags]))
-    assert list(in_tmp_dir.iterdir()) == []
+    assert left_behind(in_tmp_dir) == []
 
 
 @pytest.mark.parametrize(
@@ -210,7 +210,7 @@ def test_a_config_that_names_no_model_or_no_data_is_refused(
     monkeypatch.setenv(CONFIG_VARIABLE, str(project))
     error = one_error(refused(["fit"]))
     assert message.format(file=project) in error and f"--{section} MODULE.CLASS" in error
-    assert list(in_tmp_dir.iterdir()) == []
+    assert left_behind(in_tmp_dir) == []
 
 
 def test_a_module_of_yours_that_fails_to_import_shows_its_traceback(
@@ -239,7 +239,7 @@ def test_a_model_that_does_not_take_its_datas_batches_is_refused_at_the_first_st
         "that batch holds {'features': float32[16, 4], 'target': float32[16]}: "
         "make the model's inputs fit the data's batches"
     )
-    assert list(in_tmp_dir.iterdir()) == []  # the run folder it made is gone
+    assert left_behind(in_tmp_dir) == []  # the run folder it made is gone
 
 
 @pytest.mark.parametrize(

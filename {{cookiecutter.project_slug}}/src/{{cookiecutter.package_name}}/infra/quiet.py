@@ -70,6 +70,13 @@ def install() -> None:
         message="Checkpoint directory .* exists and is not empty",
         module=r"lightning\.pytorch\.callbacks\.model_checkpoint",
     )
+    # The run folder is made (atomically, with its run.lock, runs.py) before the CSV logger starts
+    # in it, which it takes for another run's logs; a command never writes into another run's folder.
+    warnings.filterwarnings(
+        "ignore",
+        message="Experiment logs directory .* exists and is not empty",
+        module=r"lightning\.fabric\.loggers\.csv_logs",
+    )
     # Printed on any machine with SLURM's client tools installed, on every run; jobs that use SLURM
     # launch through srun, and the start-up check (cluster.py) reads their allocation itself.
     warnings.filterwarnings(
