@@ -122,7 +122,7 @@ def demo(session: nox.Session) -> None:
     session.run(*bake, f"python_version={PYTHON}")
     (project,) = DEMO.iterdir()
     (package,) = (main.parent.name for main in project.glob("src/*/__main__.py"))
-    session.install("--no-deps", "--editable", str(project))
+    session.install("--no-deps", "--no-build-isolation", "--editable", str(project))
     session.chdir(project)
     session.run("python", "-m", package, "fit", "--preset", "debug")
     session.run("python", "-m", package, "fit", "--trainer.max_epochs=10")

@@ -17,6 +17,7 @@ import sys
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 PYTHON = {{ cookiecutter.python_version | tojson }}
 LICENSE = {{ cookiecutter.license | tojson }}
@@ -111,6 +112,18 @@ def template_folder() -> Path | None:
     return None
 
 
+def without_credentials(url: str) -> str:
+    """`url` without the user and password (or token) of an http(s) URL, and without the password
+    of any other (ssh://git@host keeps its user): .cruft.json is committed, and git asks for the
+    credentials (or its credential helper gives them) when `cruft update` fetches."""
+    parts = urlsplit(url)
+    if not parts.scheme or "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    user = "" if parts.scheme.lower() in ("http", "https") else (parts.username or "")
+    return urlunsplit(parts._replace(netloc=f"{user}@{host}" if user else host))
+
+
 def record_template_source(project: Path) -> str:
     """Write .cruft.json as `cruft create` does: the template's source and commit, the answers.
 
@@ -128,6 +141,7 @@ def record_template_source(project: Path) -> str:
     # A local template is read where it is; a remote one from cookiecutter's clone of it.
     local = CONTEXT["_repo_dir"].startswith(CONTEXT["_template"])
     source = top if local else (git_says(folder, "remote", "get-url", "origin") or top)
+    source = without_credentials(source)
     directory = folder.resolve().relative_to(Path(top).resolve()).as_posix()
     answers = {key: CONTEXT[key] for key in KEYS if key not in RUN_DETAILS}
     answers |= {"_template": source, "_commit": commit}

@@ -240,8 +240,21 @@ def test_devcontainer_builds_from_the_environment_file_and_installs_the_locks(ba
     assert "environment.yml" in copied
     for source in copied:
         assert (context / source).exists(), f"Dockerfile copies {source}, which is not in {context}"
+    # An ordinary user works in the container, and owns the environment it syncs into.
+    users = re.findall(r"^USER (\S+)$", instructions, re.MULTILINE)
+    assert users and users[-1] not in ("root", "0")
+    user = users[-1]
+    assert container["remoteUser"] == container["containerUser"] == user
+    assert f"useradd --create-home --uid 1000 --shell /bin/bash {user}" in instructions
+    targets = [
+        dict(item.split("=") for item in mount.split(","))["target"]
+        for mount in container["mounts"]
+    ]
+    assert targets and all(target.startswith(f"/home/{user}/") for target in targets)
     environment = yaml.safe_load((project / "environment.yml").read_text())["name"]
-    prefix = f"/opt/conda/envs/{environment}"
+    prefix = f"/home/{user}/.conda/envs/{environment}"
+    assert f"--prefix {prefix} " in instructions
+    assert instructions.index(f"USER {user}") < instructions.index("conda env create")
     assert f"ENV PATH={prefix}/bin:$PATH" in instructions
     settings = container["customizations"]["vscode"]["settings"]
     assert settings["python.defaultInterpreterPath"] == f"{prefix}/bin/python"
@@ -275,6 +288,23 @@ def test_ci_workflow_installs_the_cpu_locks_and_runs_lint_and_tests(bake: Bake) 
     for line in script.splitlines():
         if line.startswith("nox"):
             assert_sessions_exist(project, shlex.split(line))
+
+
+def test_ci_actions_are_pinned_to_commits_that_dependabot_keeps_current(bake: Bake) -> None:
+    project = bake()
+    workflows = sorted((project / ".github" / "workflows").glob("*.yml"))
+    uses = [
+        line.split("uses:", 1)[1].strip()
+        for workflow in workflows
+        for line in workflow.read_text().splitlines()
+        if line.strip().startswith(("uses:", "- uses:"))
+    ]
+    assert uses
+    for used in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}  # v\d+\.\d+\.\d+", used), used
+    dependabot = yaml.safe_load((project / ".github" / "dependabot.yml").read_text())
+    (update,) = dependabot["updates"]
+    assert update["package-ecosystem"] == "github-actions" and update["directory"] == "/"
 
 
 def actionlint(project: Path, *workflows: str) -> subprocess.CompletedProcess[str]:

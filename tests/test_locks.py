@@ -167,7 +167,7 @@ def test_sync_installs_the_targets_locks_with_uv_saying_what_changes(
     assert result.returncode == 0, result.stdout[-3000:]
     assert calls(tools / "uv") == [
         f"pip sync --python={python} --require-hashes {arguments}",
-        f"pip install --python={python} --no-deps --editable .",
+        f"pip install --python={python} --no-deps --no-build-isolation --editable .",
     ]
     assert calls(tools / "pip-sync") == []
     assert f"sync will remove 0 packages in {python}" in result.stdout

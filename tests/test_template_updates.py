@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cookiecutter import repository  # type: ignore[import-untyped]  # no type hints
 import pytest
 from conftest import TEMPLATE
 from cookiecutter.main import cookiecutter  # type: ignore[import-untyped]  # no type hints
@@ -187,3 +188,40 @@ def test_cruft_update_brings_template_changes_and_keeps_the_users(
     after = project_files(project)
     changed = {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
     assert changed == {".cruft.json", USER_PRESET}
+
+
+def test_a_template_url_is_recorded_without_its_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Baked from https://user:token@host/..., the committed .cruft.json names the host alone."""
+    template = template_repository(tmp_path / "template")
+    url = "https://someone:ghp_t0ken4242@git.example.com/team/fsdl-template.git"
+
+    def clone_offline(
+        repo_url: str, checkout: str | None, clone_to_dir: str, no_input: bool
+    ) -> str:
+        """cookiecutter's clone of `url`, from the local repository (git hosts are out of reach)."""
+        target = Path(clone_to_dir) / "fsdl-template"
+        git(tmp_path, "clone", "--quiet", str(template), str(target))
+        git(target, "remote", "set-url", "origin", repo_url)
+        return str(target)
+
+    monkeypatch.setattr(repository, "clone", clone_offline)
+    config = tmp_path / "cookiecutter.yaml"
+    config.write_text(
+        f"cookiecutters_dir: {tmp_path / 'clones'}\nreplay_dir: {tmp_path / 'replay'}\n"
+    )
+    project = Path(
+        cookiecutter(
+            url,
+            no_input=True,
+            extra_context={"python_version": "3.11"},
+            output_dir=str(tmp_path / "out"),
+            config_file=str(config),
+        )
+    )
+    record = json.loads((project / ".cruft.json").read_text())
+    assert record["template"] == "https://git.example.com/team/fsdl-template.git"
+    assert record["context"]["cookiecutter"]["_template"] == record["template"]
+    committed = git(project, "show", "HEAD:.cruft.json")
+    assert "ghp_t0ken4242" not in committed and "someone" not in committed

@@ -65,6 +65,8 @@ INSTALLED_PROBE = (
     "import json, importlib.metadata as m; "
     "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"
 )
+# The project itself, built by the locked setuptools (dev.txt) rather than one fetched unpinned.
+EDITABLE_INSTALL = ["--no-deps", "--no-build-isolation", "--editable", "."]
 SYNC_FLAGS = {
     "--dry-run": "say what the sync would remove and install, and change nothing",
     "--system-python": "allow a Python that is not a virtualenv or conda environment (a CI runner's)",
@@ -213,7 +215,7 @@ def install_locked(session: nox.Session) -> None:
     source = torch_source(session, lock_files, installer)
     arguments = [f"--requirement={lock}" for lock in lock_files]
     session.install("--require-hashes", "--no-deps", *source, *arguments)
-    session.install("--no-deps", "--editable", ".")
+    session.install(*EDITABLE_INSTALL)
 
 
 @nox.session(python=PYTHON)
@@ -360,12 +362,16 @@ def sync(session: nox.Session) -> None:
         if uv:
             python_option = f"--python={python}"
             session.run(uv, "pip", "sync", python_option, "--require-hashes", *source, *lock_files)
-            session.run(uv, "pip", "install", python_option, "--no-deps", "--editable", ".")
+            session.run(uv, "pip", "install", python_option, *EDITABLE_INSTALL)
         else:
             assert pip_sync is not None
             pip_args = [f"--pip-args={' '.join(source)}"] if source else []
             session.run(pip_sync, f"--python-executable={python}", *lock_files, *pip_args)
-            session.run(python, "-m", "pip", "install", "--no-deps", "--editable", ".")
+            # pip-sync leaves setuptools as it finds it; the build needs the locked one.
+            locked = [f"--requirement={lock}" for lock in lock_files]
+            install = [python, "-m", "pip", "install", "--require-hashes", "--no-deps"]
+            session.run(*install, *source, *locked)
+            session.run(python, "-m", "pip", "install", *EDITABLE_INSTALL)
     except CommandFailed:
         session.error(
             f"the sync stopped part-way, so the environment of {python} may hold a mix of old and "

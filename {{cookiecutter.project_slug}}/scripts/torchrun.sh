@@ -8,6 +8,11 @@
 # Arguments go to `fit` after the ddp and multinode presets. torchrun starts PROCS_PER_NODE
 # processes on each machine (default: one per visible GPU); Lightning reads ranks and world size
 # from torchrun, and the multinode preset reads the node count.
+#
+# Exposure: torchrun's rendezvous store listens on MAIN_PORT on every interface of machine 0 (and
+# the processes open further ports to each other); it authenticates nobody, so whoever reaches the
+# port can join or break the job. Keep the machines on a private network (a cluster's, a VPN), or
+# let a firewall admit only the job's machines to it (docs/security.md).
 set -euo pipefail
 
 NODES="${NODES:-1}"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import CONFIG_VARIABLE, FittedRun, fitted
+from payload import plant, refusal_of
 from streamlit.testing.v1 import AppTest
 
 from {{ cookiecutter.package_name }}.infra import run_loading
@@ -85,3 +86,17 @@ def test_it_shows_the_best_checkpoints_prediction(
     assert (
         app.dataframe[-1].value["probability"].sum()
     )  # [0]: the grid drawn on == pytest.approx(1, abs=1e-5)
+
+
+def test_it_shows_why_it_refuses_a_planted_checkpoint_and_never_opens_it(
+    fitted_digits: FittedRun, in_tmp_dir: Path, tmp_path: Path
+) -> None:
+    shutil.copytree(fitted_digits.directory, in_tmp_dir / RUN)
+    (best,) = (in_tmp_dir / RUN / "checkpoints").glob("epoch*.ckpt")
+    marker = tmp_path / "payload-ran"
+    plant(best, marker, best)
+    app = AppTest.from_file(str(APP), default_timeout=120).run()
+    assert not app.exception
+    (error,) = app.error
+    assert error.value.startswith(refusal_of(RUN / "checkpoints" / best.name))
+    assert not marker.exists(), "the payload ran"

@@ -13,6 +13,7 @@ import os
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -230,6 +231,13 @@ def test_a_lock_file_planted_as_a_link_is_refused_and_its_target_untouched(
         "through it; remove it (and see who put it there), then run again"
     )
     assert target.read_text() == "precious\n" and tree(run_copy) == before
+
+
+def test_a_run_folder_is_not_readable_by_other_users(fitted: Path) -> None:
+    """Its owner writes, its group reads; others cannot list it, so no record in it is theirs."""
+    mode = stat.S_IMODE((fitted / RUN).stat().st_mode)
+    assert mode & 0o007 == 0, oct(mode)
+    assert mode & 0o700 == 0o700, oct(mode)
 
 
 def test_stale_lock_of_a_dead_process_is_taken_over(run_copy: Path) -> None:

@@ -95,6 +95,13 @@ BAD_VALUES = [
         ["fit", "--trainer.max_epochs=-5"],
         "trainer.max_epochs=-5: give 1 or more epochs, or -1 for no limit",
     ),
+    # A password in any setting would be saved in the run's config.yaml; the message leaves it out.
+    (
+        ["fit", "--trainer.default_root_dir", "s3://me:hunter2@store.example.com/runs"],
+        "trainer.default_root_dir holds a URL with a password, which the run's config.yaml would "
+        "record: give the URL without it, and the credentials where its tool reads them (for "
+        "MLflow: MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN)",
+    ),
     # Three processes on the CPU cannot share the global batch of 16: refused by the first
     # process before it starts the others, so one line instead of a traceback from each.
     (
@@ -326,6 +333,28 @@ def test_joining_a_study_with_another_search_is_one_line(
     assert tree(runs) == before
     study = optuna.load_study(study_name="faults", storage=storage)
     assert study.trials == []  # no trial ran
+
+
+@without_experimental_warnings
+@pytest.mark.parametrize("planted", ["../../escaped", "..", "/tmp/elsewhere"])
+def test_a_trial_folder_leading_out_of_the_sweeps_folder_is_one_line(
+    planted: str, runs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A shared storage is written by others: the trial folder it names is checked, not followed."""
+    storage = f"sqlite:///{runs.parent / 'study.db'}"
+    space = space_file(runs.parent)
+    study = sweep.make_study(
+        sweep.load_space(space), ("val/acc", "maximize"), storage, "faults", 1, 0
+    )
+    study.set_user_attr(sweep.FOLDER_ATTRIBUTE, planted)
+    before = tree(runs)
+    line = refusal(["sweep", "--space", str(space), "--storage", storage, "--trials", "1"], capsys)
+    assert line == (
+        f"error: study 'faults' names its trial folder {planted!r}, which is not a folder name "
+        "under runs/sweeps: its storage was changed by hand; name a new study with --study NAME"
+    )
+    assert tree(runs) == before
+    assert optuna.load_study(study_name="faults", storage=storage).trials == []
 
 
 @without_experimental_warnings

@@ -7,6 +7,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from {{ cookiecutter.package_name }}.infra import locks
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
@@ -38,6 +40,21 @@ def test_every_lock_pins_every_package_with_a_hash() -> None:
         pins = locks.read_lock(lock)
         assert pins, f"{lock} pins nothing"
         assert all(pin.hashes > 0 for pin in pins.values()), lock
+
+
+@pytest.mark.parametrize("target", locks.TARGETS)
+def test_every_target_locks_the_build_backend_that_pyproject_names(target: str) -> None:
+    """The editable install builds without isolation, with this pin: nothing unpinned is fetched."""
+    build_requires = tomllib.loads((PROJECT / "pyproject.toml").read_text())["build-system"]
+    pinned = {
+        name: pin
+        for lock in locks.locks_for(REQUIREMENTS, target)
+        for name, pin in locks.read_lock(lock).items()
+    }
+    for requirement in map(Requirement, build_requires["requires"]):
+        pin = pinned.get(canonicalize_name(requirement.name))
+        assert pin is not None, f"{requirement.name} is not locked for {target}"
+        assert pin.hashes > 0 and requirement.specifier.contains(pin.version), pin
 
 
 def test_a_requirement_added_to_an_in_file_is_reported(requirements: Path) -> None:

@@ -18,6 +18,7 @@ from lightning.pytorch import LightningDataModule, LightningModule
 
 from {{ cookiecutter.package_name }}.data import IMAGE_SHAPE
 from {{ cookiecutter.package_name }}.infra import run_loading, runs_table
+from {{ cookiecutter.package_name }}.infra.errors import Refusal
 from {{ cookiecutter.package_name }}.infra.program import PROG
 from {{ cookiecutter.package_name }}.module import Classifier
 
@@ -62,7 +63,11 @@ if not trained:
     st.info(f"No trained run of the digit classifier under {RUNS}/ yet: `{PROG} fit` makes one.")
     st.stop()
 run = st.selectbox("Run", trained, index=len(trained) - 1, format_func=str)
-model, images, labels = load(run)
+try:
+    model, images, labels = load(run)
+except Refusal as refusal:  # a checkpoint that is not plain data, say: shown, never opened
+    st.error(str(refusal))
+    st.stop()
 
 source = st.radio("Digit", ["from the test split", "drawn"], horizontal=True)
 if source == "drawn":

@@ -9,7 +9,6 @@ import functools
 import hashlib
 import json
 import platform
-import re
 import subprocess
 from importlib.metadata import distributions
 from pathlib import Path
@@ -20,6 +19,7 @@ import torch
 import yaml
 from lightning.pytorch import Callback, LightningModule, Trainer
 
+from {{ cookiecutter.package_name }}.infra.credentials import masked
 from {{ cookiecutter.package_name }}.infra.resume import flatten
 
 # Where a run writes and whether it resumes, not what it trains: the logger (a sweep points each
@@ -39,13 +39,6 @@ def _git(*args: str, cwd: Path) -> str | None:
 # names do, under "secrets_left_out"), even when someone staged or committed them by mistake.
 SECRET_FILES = (".env", ".env.*", ".envrc", "*.pem", "*.key", ".netrc", ".pgpass")
 NOT_SECRETS = [f":(exclude,glob)**/{pattern}" for pattern in SECRET_FILES]
-# user:password@ in a URL (a database, a tracking server, a package index) anywhere in the diff.
-CREDENTIALS_IN_URL = re.compile(r"(?P<scheme>[A-Za-z][\w+.-]*://)(?P<user>[^\s/:@]+):[^\s/@]+@")
-
-
-def masked(text: str) -> str:
-    """`text` with the password of every URL that carries one replaced by ***."""
-    return CREDENTIALS_IN_URL.sub(r"\g<scheme>\g<user>:***@", text)
 
 
 def git_state(directory: Path) -> dict[str, Any] | None:

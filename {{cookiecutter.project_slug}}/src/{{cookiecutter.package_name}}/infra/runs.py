@@ -25,6 +25,10 @@ LOCK = "run.lock"
 VERSION = re.compile(r"version_(\d+)")
 # `is_held` takes a lock shared for an instant: `hold` tries again for this long before refusing.
 PROBE_SECONDS = 0.1
+# A run folder is made for its owner to write and its group (the team) to read; others cannot even
+# list it, so nothing in it (config, provenance, checkpoints) is world-readable, whatever the umask
+# lets through for the files inside. A stricter umask tightens it further.
+RUN_FOLDER_MODE = 0o750
 
 
 @dataclass
@@ -42,7 +46,7 @@ _held: list[HeldFolder] = []
 def make_folders(folder: Path) -> list[Path]:
     """Make `folder` and its missing parents; the ones made, innermost first."""
     missing = [path for path in (folder, *folder.parents) if not path.exists()]
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=RUN_FOLDER_MODE, parents=True, exist_ok=True)
     return missing
 
 
@@ -58,7 +62,7 @@ def new_version(root: Path) -> tuple[int, list[Path]]:
     version = max(numbers, default=-1) + 1
     while True:
         try:
-            (root / f"version_{version}").mkdir()
+            (root / f"version_{version}").mkdir(mode=RUN_FOLDER_MODE)
             return version, [root / f"version_{version}", *made]
         except FileExistsError:  # another command made it first: take the next one
             version += 1

@@ -452,8 +452,19 @@ def check_same_search(study: optuna.Study, search: dict[str, Any], storage_url: 
 
 
 def study_folder(study: optuna.Study) -> Path:
-    """The folder of the study's trials, unique to the study (its id, made with it)."""
-    return SWEEP_ROOT / str(study.user_attrs[FOLDER_ATTRIBUTE])
+    """The folder of the study's trials, unique to the study (its id, made with it).
+
+    The name comes from the storage, which others may write: one that would lead out of
+    runs/sweeps/ (`..`, a path) is refused rather than followed.
+    """
+    name = str(study.user_attrs[FOLDER_ATTRIBUTE])
+    if not re.fullmatch(r"[\w.-]+", name) or set(name) == {"."}:
+        raise Refusal(
+            f"study {study.study_name!r} names its trial folder {name!r}, which is not a folder "
+            f"name under {SWEEP_ROOT}: its storage was changed by hand; name a new study with "
+            "--study NAME"
+        )
+    return SWEEP_ROOT / name
 
 
 def trial_logger(folder: Path, run: str) -> str:

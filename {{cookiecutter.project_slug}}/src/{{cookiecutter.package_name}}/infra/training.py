@@ -33,6 +33,7 @@ from {{ cookiecutter.package_name }}.infra import (
     classes,
     cluster,
     compiling,
+    credentials,
     defaults,
     hook_overhead,
     loading,
@@ -154,6 +155,9 @@ class TrainingCLI(LightningCLI):
         # hyperparameters of --ckpt_path): from here on, every number is a plain int or float.
         plain_numbers(self.config)
         config = self.config[self.subcommand] if self.subcommand else self.config
+        problem = credentials.password_problem(config.as_dict())
+        if problem:
+            raise Refusal(problem)
         trainer = config.trainer
         continuing = self.resuming is not None or hpc_checkpoints(trainer.default_root_dir)
         if self.subcommand and trainer.logger and not trainer.fast_dev_run and not continuing:
