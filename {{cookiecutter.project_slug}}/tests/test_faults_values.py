@@ -120,6 +120,49 @@ def test_a_bad_value_of_the_model_data_or_trainer_is_one_line(
     assert tree(runs) == before
 
 
+# Values Lightning itself refuses where it uses them: as the classes are built, as the run starts,
+# or at the end of the first validation (a metric never logged). Each is one line (what refused,
+# Lightning's own reason), and the run folder made for the command is gone.
+LIGHTNINGS_REFUSALS = [
+    (["--checkpoint.mode", "maximum"], "ModelCheckpoint: `mode` can be min, max but got maximum"),
+    (
+        ["--checkpoint.save_top_k", "-5"],
+        "ModelCheckpoint: Invalid value for save_top_k=-5. Must be >= -1",
+    ),
+    (["--trainer.strategy", "bogus"], "Trainer: You selected an invalid strategy name"),
+    (
+        ["--trainer.gradient_clip_algorithm", "bogus"],
+        "Trainer: `gradient_clip_algorithm` bogus is invalid. Allowed algorithms",
+    ),
+    (["--seed_everything=-3"], "seed_everything: -3 is not in bounds"),
+    (
+        ["--trainer.limit_train_batches", "0"],
+        "trainer.limit_train_batches=0 trains on no batch: give a fraction above 0, or a number "
+        "of batches (1 or more)",
+    ),
+    (
+        ["--trainer.limit_train_batches", "0.0001"],
+        "trainer.limit_train_batches=0.0001 is less than one of the",
+    ),
+    (
+        ["--checkpoint.monitor", "val/never_logged", "--trainer.max_epochs=1"],
+        "`ModelCheckpoint(monitor='val/never_logged')` could not find the monitored key",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "start"), LIGHTNINGS_REFUSALS, ids=[" ".join(a) for a, _ in LIGHTNINGS_REFUSALS]
+)
+def test_what_lightning_refuses_is_one_line_and_leaves_nothing(
+    args: list[str], start: str, runs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = tree(runs)
+    quiet = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
+    assert refusal(["fit", *quiet, *args], capsys).startswith(f"error: {start}")
+    assert tree(runs) == before
+
+
 def test_only_the_first_process_of_a_launch_prints_the_refusal(
     runs: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -47,6 +47,7 @@ from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
 
 from {{ cookiecutter.package_name }}.infra import defaults, hardware
+from {{ cookiecutter.package_name }}.infra.command_parser import CommandParser
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 from {{ cookiecutter.package_name }}.infra.loading import batched_loader
 from {{ cookiecutter.package_name }}.infra.program import PROG
@@ -372,14 +373,13 @@ def input_ceiling(workload: Workload, device: torch.device, steps: int) -> float
     return samples / (time.perf_counter() - start)
 
 
-def arguments(args: list[str]) -> tuple[argparse.Namespace, list[str]]:
-    """bench's own options, and the rest: arguments of fit that configure the project workload."""
-    parser = argparse.ArgumentParser(
+def parser() -> CommandParser:
+    """bench's own options; the others are arguments of fit that configure the project workload."""
+    parser = CommandParser(
         prog=f"{PROG} bench",
         description=__doc__.split("\n\n")[0].removeprefix("`bench`: "),
         epilog="Other arguments (--preset, --config, --model.*, --data.*) configure the project "
         "workload, as for fit.",
-        allow_abbrev=False,
     )
     parser.add_argument(
         "--workloads",
@@ -395,7 +395,12 @@ def arguments(args: list[str]) -> tuple[argparse.Namespace, list[str]]:
         "--repeats", type=int, default=3, help="turns of both loops; the row gives the best"
     )
     parser.add_argument("--device", default="cuda" if hardware.uses_cuda("auto") else "cpu")
-    return parser.parse_known_args(args)
+    return parser
+
+
+def arguments(args: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    """bench's own options, and the rest: arguments of fit that configure the project workload."""
+    return parser().parse_known_args(args)
 
 
 def chosen_device(name: str) -> torch.device:

@@ -14,23 +14,26 @@ torch and Lightning are imported by the commands that use them, not here: `runs`
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
 
 from {{ cookiecutter.package_name }}.infra import presets, quiet, runs_table
+from {{ cookiecutter.package_name }}.infra.command_parser import CommandParser
 from {{ cookiecutter.package_name }}.infra.errors import Refusal, reported
 from {{ cookiecutter.package_name }}.infra.program import PROG, SUBCOMMANDS
 
 
-def print_presets(args: list[str]) -> None:
-    """`presets`: each preset's name and one-line description."""
-    parser = argparse.ArgumentParser(
+def presets_parser() -> CommandParser:
+    return CommandParser(
         prog=f"{PROG} presets",
         description="List the presets, each with what it sets; give them to a command as "
         "--preset NAME (repeat to combine them).",
     )
-    parser.parse_args(args)
+
+
+def print_presets(args: list[str]) -> None:
+    """`presets`: each preset's name and one-line description."""
+    presets_parser().parse_args(args)
     for name, description in presets.available().items():
         print(f"{name:10} {description}")
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from {{ cookiecutter.package_name }}.infra import cluster, defaults, hardware, locks, presets
+from {{ cookiecutter.package_name }}.infra.command_parser import CommandParser
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 from {{ cookiecutter.package_name }}.infra.program import PROG
 
@@ -37,8 +38,8 @@ TRAINER_DEFAULTS = {
 LABEL_WIDTH = 15
 
 
-def parse_args(args: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+def parser() -> CommandParser:
+    parser = CommandParser(
         prog=f"{PROG} doctor",
         description="Report this machine and environment; check that the named presets can run.",
     )
@@ -55,7 +56,11 @@ def parse_args(args: list[str]) -> argparse.Namespace:
         metavar="DIR",
         help="the folder of the locks (default: the project's requirements/, else ./requirements)",
     )
-    return parser.parse_args(args)
+    return parser
+
+
+def parse_args(args: list[str]) -> argparse.Namespace:
+    return parser().parse_args(args)
 
 
 def find_requirements(explicit: Path | None) -> tuple[Path | None, str]:

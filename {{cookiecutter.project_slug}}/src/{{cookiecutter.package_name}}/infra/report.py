@@ -16,7 +16,6 @@ its own run alone writes. Figures are PNGs inside the page, so it can be mailed 
 
 from __future__ import annotations
 
-import argparse
 import base64
 import html
 import io
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from {{ cookiecutter.package_name }}.infra import run_history, run_loading, run_record, runs_table
+from {{ cookiecutter.package_name }}.infra.command_parser import CommandParser
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 from {{ cookiecutter.package_name }}.infra.program import PROG
 
@@ -201,8 +201,8 @@ def write_whole(path: Path, text: str) -> None:
     os.replace(partial, path)
 
 
-def main(args: list[str]) -> None:
-    parser = argparse.ArgumentParser(
+def parser() -> CommandParser:
+    parser = CommandParser(
         prog=f"{PROG} report",
         description="Write one HTML page of a run: learning curves, test metrics, the model's own "
         "figures and what made the run. Reads the run's records; writes only the page.",
@@ -215,7 +215,11 @@ def main(args: list[str]) -> None:
         type=Path,
         help="where to write the page (default: reports/<the run's path under runs/>/report.html)",
     )
-    given = parser.parse_args(args)
+    return parser
+
+
+def main(args: list[str]) -> None:
+    given = parser().parse_args(args)
     root = runs_table.runs_root()
     if given.run is None:
         folder = newest_run(root)

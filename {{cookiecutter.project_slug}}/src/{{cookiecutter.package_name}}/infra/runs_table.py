@@ -19,7 +19,6 @@ before run.json existed shows what its provenance says, and `-` where nothing sa
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from {{ cookiecutter.package_name }}.infra import defaults, run_record, runs
+from {{ cookiecutter.package_name }}.infra.command_parser import CommandParser
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 from {{ cookiecutter.package_name }}.infra.program import PROG
 
@@ -216,8 +216,8 @@ def runs_root() -> Path:
     return Path(str(arguments.get("save_dir", "runs")))
 
 
-def main(args: list[str]) -> None:
-    parser = argparse.ArgumentParser(
+def parser() -> CommandParser:
+    parser = CommandParser(
         prog=f"{PROG} runs",
         description="List every run under FOLDER, one line each: when it started, how it ended, "
         "its commit, epochs, wall time, best metric, presets and the arguments that differ from "
@@ -229,7 +229,11 @@ def main(args: list[str]) -> None:
         type=Path,
         help="a folder of runs, or one run's folder (default: the loggers' save_dir, runs/)",
     )
-    root = parser.parse_args(args).folder
+    return parser
+
+
+def main(args: list[str]) -> None:
+    root = parser().parse_args(args).folder
     if root is not None and not root.is_dir():
         raise Refusal(
             f"no folder {root}: give a folder that holds runs (the default, {runs_root()}, is "

@@ -48,6 +48,7 @@ from sqlalchemy import create_engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from {{ cookiecutter.package_name }}.infra import defaults, hardware
+from {{ cookiecutter.package_name }}.infra.command_parser import CommandParser
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 from {{ cookiecutter.package_name }}.infra.program import PROG
 from {{ cookiecutter.package_name }}.infra.training import build
@@ -515,11 +516,10 @@ def run_trial(
     return reporter.best
 
 
-def parse_options(args: list[str]) -> tuple[argparse.Namespace, list[str]]:
-    parser = argparse.ArgumentParser(
+def parser() -> CommandParser:
+    parser = CommandParser(
         prog=f"{PROG} sweep",
         description="Search the arguments of fit with Optuna; other arguments go to every fit.",
-        allow_abbrev=False,
     )
     parser.add_argument("--space", type=Path, default=DEFAULT_SPACE, help="a W&B sweep file")
     parser.add_argument("--trials", type=int, default=20, help="trials this worker runs")
@@ -535,9 +535,24 @@ def parse_options(args: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument(
         "--seed", type=int, help="seed of the sampler (give workers different ones)"
     )
-    options, fit_args = parser.parse_known_args(args)
+    return parser
+
+
+def parse_options(args: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    options, fit_args = parser().parse_known_args(args)
     if options.trials < 1:
         raise Refusal(f"sweep --trials {options.trials}: give 1 or more")
+    if options.startup_trials < 0:
+        raise Refusal(f"sweep --startup-trials {options.startup_trials}: give 0 or more")
+    if options.seed is not None and not 0 <= options.seed < 2**32:
+        raise Refusal(f"sweep --seed {options.seed}: give a number from 0 to 2**32 - 1")
+    if options.storage == "":
+        raise Refusal(
+            f"sweep --storage is empty: give a database URL, or leave it out (then "
+            f"${STORAGE_VARIABLE}, else {DEFAULT_STORAGE})"
+        )
+    if options.study == "":
+        raise Refusal("sweep --study is empty: give a name, or leave it out (the sweep file's)")
     return options, fit_args
 
 

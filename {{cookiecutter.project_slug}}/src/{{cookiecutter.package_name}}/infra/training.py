@@ -36,6 +36,7 @@ from {{ cookiecutter.package_name }}.infra import (
     credentials,
     defaults,
     hook_overhead,
+    lightning_refusals,
     loading,
     log_overhead,
     logging_interval,
@@ -212,16 +213,26 @@ class TrainingCLI(LightningCLI):
         if config.ckpt_path == UNTRAINED:
             config.ckpt_path = None
 
+    def _set_seed(self) -> None:
+        with lightning_refusals.refused_as_configuration(building=True, setting="seed_everything"):
+            super()._set_seed()
+
+    def instantiate_classes(self) -> None:
+        with lightning_refusals.refused_as_configuration(building=True):
+            super().instantiate_classes()
+
     def _run_subcommand(self, subcommand: str) -> None:
-        try:
-            super()._run_subcommand(subcommand)
-        except Exception as error:
-            # A model that does not take its data's batches, in one line; every other error with
-            # its traceback (classes.py draws the line).
-            problem = self.first_step.misfit(error, self.model, self.datamodule)
-            if problem is None:
-                raise
-            raise Refusal(problem) from None
+        # Lightning refusing a setting as it runs, or a model that does not take its data's
+        # batches, in one line; every other error with its traceback (lightning_refusals.py and
+        # classes.py draw the line).
+        with lightning_refusals.refused_as_configuration(building=False):
+            try:
+                super()._run_subcommand(subcommand)
+            except Exception as error:
+                problem = self.first_step.misfit(error, self.model, self.datamodule)
+                if problem is None:
+                    raise
+                raise Refusal(problem) from None
 
     def before_fit(self) -> None:
         self._before_processes_start()
