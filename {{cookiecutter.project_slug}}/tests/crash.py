@@ -27,6 +27,20 @@ class KillAtEpochStart(Callback):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
+class KillOnceAtEpochStart(Callback):
+    """SIGKILL this process when epoch `epoch` starts, if the file `armed` exists (it is removed
+    first): a run killed once, which its resumption, reading the same config.yaml, survives."""
+
+    def __init__(self, epoch: int, armed: str) -> None:
+        self.epoch = epoch
+        self.armed = Path(armed)
+
+    def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if trainer.current_epoch == self.epoch and self.armed.exists():
+            self.armed.unlink()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
 class HoldAtFitStart(Callback):
     """Write `started` (a path) when fit starts, then wait until the file `release` exists."""
 

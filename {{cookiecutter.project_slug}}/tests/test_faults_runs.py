@@ -35,7 +35,8 @@ PACKAGE = "{{ cookiecutter.package_name }}"
 QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
 SHORT = ["--trainer.limit_train_batches=2", "--trainer.limit_val_batches=1", *QUIET]
 # The fitted run trains a smaller model than the default, so a resume that forgot it would not fit.
-FITTED = ["fit", "--model.hidden=64", "--trainer.max_epochs=2", *SHORT]
+# It is killed as its third and last epoch starts: an unfinished run, for --resume to continue.
+FITTED = ["--model.hidden=64", "--trainer.max_epochs=3", *SHORT]
 RUN = Path("runs") / PACKAGE / "version_0"
 LAST = RUN / "checkpoints" / "last.ckpt"
 TESTS = Path(__file__).parent
@@ -71,19 +72,33 @@ def last_line(error: str) -> str:
 
 @pytest.fixture(scope="session")
 def fitted(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder holding runs/ with one finished two-epoch run (version_0), made once."""
+    """A folder holding runs/ with one run (version_0) killed after two of its three epochs, with
+    their checkpoints: made once. Its resumptions finish it (the kill is armed only once)."""
 
     def fit(folder: Path) -> None:
-        with contextlib.chdir(folder):
-            build(FITTED)
+        armed = folder / "armed"
+        armed.touch()
+        kill = [
+            "--trainer.callbacks+=crash.KillOnceAtEpochStart",
+            "--trainer.callbacks.epoch=2",
+            f"--trainer.callbacks.armed={armed}",
+        ]
+        command = [sys.executable, "-m", PACKAGE, "fit", *FITTED, *kill]
+        result = subprocess.run(
+            command, cwd=folder, env=subprocess_environment(), capture_output=True, timeout=300
+        )
+        assert result.returncode == -signal.SIGKILL, result.stderr.decode()[-2000:]
 
     return made_once(tmp_path_factory, "fitted", fit)
 
 
 @pytest.fixture
 def run_copy(fitted: Path, in_tmp_dir: Path) -> Path:
-    """This test's own copy of the fitted run's runs/ folder, in its working folder."""
+    """This test's own copy of the fitted run's runs/ folder, in its working folder, without the
+    lock file its killed process left (which any later command takes over and removes:
+    test_stale_lock_of_a_dead_process_is_taken_over)."""
     shutil.copytree(fitted / "runs", in_tmp_dir / "runs")
+    (in_tmp_dir / RUN / runs.LOCK).unlink()
     return in_tmp_dir / "runs"
 
 
@@ -140,7 +155,7 @@ def test_resume_continues_with_the_runs_own_configuration_and_keeps_its_records(
     [
         ("--model.hidden=32", "model.init_args.hidden is 32 here but 64"),
         ("--data.batch_size=32", "data.init_args.batch_size is 32 here but 16"),
-        ("--trainer.max_epochs=5", "trainer.max_epochs is 5 here but 2"),  # the schedule's length
+        ("--trainer.max_epochs=5", "trainer.max_epochs is 5 here but 3"),  # the schedule's length
     ],
 )
 def test_resume_that_changes_the_model_data_or_length_is_refused_and_writes_nothing(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Refused, killed_fit
+from conftest import Refused, killed_fit, tree
 import torch
 
 from {{ cookiecutter.package_name }}.infra.training import build
@@ -70,10 +70,24 @@ def test_resume_auto_or_fresh_starts_a_new_run_when_there_is_none(
 def test_corrupt_checkpoint_is_refused_and_the_run_left_as_it_was(
     in_tmp_dir: Path, refused: Refused
 ) -> None:
-    build(["fit", "--trainer.max_epochs=1", *QUIET])
+    killed_fit(in_tmp_dir, 1, ["--trainer.max_epochs=2", *QUIET])  # after epoch 0's checkpoint
     last = in_tmp_dir / RUN / "checkpoints" / "last.ckpt"
     last.write_bytes(last.read_bytes()[:1000])  # a checkpoint cut short, as by a full disk
     before = {path: path.lstat().st_mtime_ns for path in (in_tmp_dir / "runs").rglob("*")}
     error = refused(["fit", "--resume", "auto", *QUIET])
     assert f"checkpoint {RUN / 'checkpoints' / 'last.ckpt'} cannot be read" in error
     assert {path: path.lstat().st_mtime_ns for path in (in_tmp_dir / "runs").rglob("*")} == before
+
+
+def test_resume_never_continues_or_writes_into_a_finished_run(
+    in_tmp_dir: Path, refused: Refused
+) -> None:
+    build(["fit", "--trainer.max_epochs=1", *QUIET])  # finished, its last.ckpt there
+    killed_fit(in_tmp_dir, 0, QUIET)  # a newer run, killed before its first checkpoint
+    before = tree(in_tmp_dir / "runs")
+    error = refused(["fit", "--resume", "auto", *QUIET])
+    assert error.startswith(
+        "error: nothing to resume: no unfinished run under "
+        f"{RUN.parent} has a checkpoints/last.ckpt (a finished run has nothing left to train)"
+    ), error
+    assert tree(in_tmp_dir / "runs") == before

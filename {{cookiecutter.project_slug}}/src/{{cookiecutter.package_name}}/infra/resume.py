@@ -1,6 +1,7 @@
 """`fit --resume auto`: continue the latest run from its last checkpoint, with no path to type.
 
-The latest run is the highest `version_N` under the logger's folder that holds `checkpoints/last.ckpt`.
+The latest run is the highest `version_N` under the logger's folder that holds `checkpoints/last.ckpt`
+and did not finish (its run.json says so): a finished run is complete, so it is never written into.
 Resuming restores the model, optimizer, scheduler and loop state from that checkpoint, and points the
 logger at the same version, so logs and checkpoints continue in the same run directory. The run's own
 `config.yaml` is the configuration: flags may change how it runs (devices, precision, logging), but
@@ -16,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from {{ cookiecutter.package_name }}.infra import checkpoints
+from {{ cookiecutter.package_name }}.infra import checkpoints, run_record
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 
 MODES = ("never", "auto", "auto-or-fresh")
@@ -24,13 +25,25 @@ MODES = ("never", "auto", "auto-or-fresh")
 FIXED = ("model", "data", "trainer.max_epochs", "trainer.max_steps")
 
 
+def unfinished_fit(folder: Path) -> bool:
+    """Whether `folder` holds a fit that did not finish (stopped, failed, killed), by its records; a
+    run made before runs kept records counts as one."""
+    started, continued = run_record.read(folder)
+    if started is not None and started.get("command") not in (None, "fit"):
+        return False  # a validate, test or predict run: no training to continue
+    last = continued[-1] if continued else started
+    return last is None or last.get("state") != run_record.FINISHED
+
+
 def latest_checkpoint(runs: Path) -> tuple[int, Path] | None:
-    """(version, last.ckpt) of the newest run under `runs` that has one."""
+    """(version, last.ckpt) of the newest unfinished fit under `runs` that has one: a finished run
+    has nothing left to train, so it is never continued (nor written into)."""
     versions = []
     for folder in runs.glob("version_*"):
         match = re.fullmatch(r"version_(\d+)", folder.name)
-        if match and (folder / "checkpoints" / "last.ckpt").is_file():
-            versions.append((int(match.group(1)), folder / "checkpoints" / "last.ckpt"))
+        last = folder / "checkpoints" / "last.ckpt"
+        if match and last.is_file() and unfinished_fit(folder):
+            versions.append((int(match.group(1)), last))
     return max(versions, default=None)
 
 
@@ -104,8 +117,9 @@ def find(mode: str, runs: Path) -> tuple[int, Path] | None:
     if found is None:
         if mode == "auto":
             raise Refusal(
-                f"nothing to resume: no {runs}/version_*/checkpoints/last.ckpt; start a new run "
-                "without --resume, or pass --resume auto-or-fresh to start one when there is none"
+                f"nothing to resume: no unfinished run under {runs} has a checkpoints/last.ckpt "
+                "(a finished run has nothing left to train); start a new run without --resume, "
+                "or pass --resume auto-or-fresh to start one when there is none"
             )
         print(f"Nothing to resume under {runs}: starting a new run.")
         return None
