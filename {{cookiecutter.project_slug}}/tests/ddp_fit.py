@@ -29,6 +29,7 @@ def fit_arguments(devices: int, extra: list[str]) -> list[str]:
         "--trainer.enable_progress_bar=false",
         "--trainer.enable_model_summary=false",
         "--trainer.logger=false",
+        "--trainer.default_root_dir=.",  # without a logger, the folder must be named
         "--trainer.enable_checkpointing=false",
         *extra,
     ]

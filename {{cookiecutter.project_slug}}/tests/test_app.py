@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import streamlit as st
 import torch
 from conftest import CONFIG_VARIABLE, FittedRun, fitted
 from payload import plant, refusal_of
@@ -95,6 +96,7 @@ def test_it_shows_why_it_refuses_a_planted_checkpoint_and_never_opens_it(
     (best,) = (in_tmp_dir / RUN / "checkpoints").glob("epoch*.ckpt")
     marker = tmp_path / "payload-ran"
     plant(best, marker, best)
+    st.cache_resource.clear()  # the applet caches a run's model by its path, the same as above
     app = AppTest.from_file(str(APP), default_timeout=120).run()
     assert not app.exception
     (error,) = app.error

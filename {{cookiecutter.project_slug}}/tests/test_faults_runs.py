@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from conftest import Refused, made_once
 from version_taker import take_versions
 
@@ -399,3 +400,71 @@ def test_predict_saves_its_predictions_in_its_own_run_folder(
     assert [batch.shape for batch in predictions] == [torch.Size([16])] * 2
     after = tree(run_copy)
     assert {path: digest for path, digest in after.items() if "version_0" in path} == before
+
+
+# ---- a run's records go into its own folder, and nowhere else -----------------------------------
+
+
+@pytest.mark.parametrize("name", ["best", "last"])
+def test_evaluating_best_or_last_takes_the_newest_fits_checkpoint_and_says_which(
+    name: str, run_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = tree(run_copy)
+    checkpoints = RUN / "checkpoints"
+    expected = LAST if name == "last" else next(checkpoints.glob("epoch*.ckpt"))
+    build(["test", "--ckpt_path", name, "--trainer.limit_test_batches=1", *QUIET])
+    said = f"test --ckpt_path {name}: {expected}, the {name} checkpoint of the newest fit"
+    assert said in capsys.readouterr().out
+    # The test's own run folder records the file it tested.
+    test_config = yaml.safe_load((run_copy / PACKAGE / "version_1" / "config.yaml").read_text())
+    assert test_config["ckpt_path"] == str(expected)
+    after = tree(run_copy)
+    assert {path: digest for path, digest in after.items() if "version_0" in path} == before
+
+
+RECORDS_ELSEWHERE = [
+    (
+        ["fit", "--trainer.logger=false"],
+        "error: trainer.logger=false leaves the run without a run folder: its config.yaml and "
+        "checkpoints/ would go into {cwd}; keep a logger (a run folder under runs/), or give the "
+        "folder with --trainer.default_root_dir",
+    ),
+    (
+        ["fit", "--checkpoint.dirpath", "runs/{package}/version_0/checkpoints"],
+        "error: checkpoint.dirpath=runs/{package}/version_0/checkpoints: a run's checkpoints go "
+        "into its own run folder (runs/<name>/version_N/checkpoints/); leave checkpoint.dirpath "
+        "unset",
+    ),
+    (
+        ["fit", "--ckpt_path", "last"],
+        "error: fit --ckpt_path last names no checkpoint this command can find: continue a run "
+        "with --resume auto, or give a checkpoint file (runs/<name>/version_N/checkpoints/*.ckpt)",
+    ),
+    (
+        ["test", "--ckpt_path", "hpc"],
+        "error: test --ckpt_path hpc names no checkpoint this command can find: give best or "
+        "last, or give a checkpoint file (runs/<name>/version_N/checkpoints/*.ckpt)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"), RECORDS_ELSEWHERE, ids=[" ".join(a) for a, _ in RECORDS_ELSEWHERE]
+)
+def test_records_that_would_leave_the_run_folder_are_refused_and_nothing_is_written(
+    args: list[str], message: str, run_copy: Path, refused: Refused
+) -> None:
+    before = tree(run_copy)
+    error = one_line(refused([*(arg.format(package=PACKAGE) for arg in args), *SHORT]))
+    assert error == message.format(cwd=Path.cwd(), package=PACKAGE)
+    assert tree(run_copy) == before
+    assert sorted(path.name for path in Path.cwd().iterdir()) == ["runs"]
+
+
+def test_best_without_a_fit_is_refused_and_writes_nothing(in_tmp_dir: Path, refused: Refused) -> None:
+    error = one_line(refused(["validate", "--ckpt_path", "best", *QUIET]))
+    assert error == (
+        f"error: validate --ckpt_path best: no fit under {RUN.parent} has a best checkpoint; fit "
+        "first, or give a checkpoint file (runs/<name>/version_N/checkpoints/*.ckpt)"
+    )
+    assert list(in_tmp_dir.iterdir()) == []

@@ -23,6 +23,7 @@ def test_bars_redraw_on_the_clock_and_the_last_frame_is_complete(
             f"--trainer.max_epochs={EPOCHS}",
             "--trainer.enable_model_summary=false",
             "--trainer.logger=false",
+            "--trainer.default_root_dir=.",  # without a logger, the folder must be named
         ]
     )
     frames = capsys.readouterr().out.split("\r")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import FittedRun, Refused, tree
+from conftest import FittedRun, Refused, killed_fit, tree
 from payload import plant, refusal_of
 
 from {{ cookiecutter.package_name }}.infra import run_loading
@@ -60,14 +60,15 @@ def test_ckpt_path_of_every_command_refuses_it_unopened(
 
 
 def test_resume_refuses_a_planted_last_checkpoint_unopened(
-    run_copy: Path, marker: Path, refused: Refused
+    in_tmp_dir: Path, marker: Path, refused: Refused
 ) -> None:
-    last = run_copy / "checkpoints" / "last.ckpt"
+    killed_fit(in_tmp_dir, 1, ["--trainer.max_epochs=2", *QUIET])  # a run to resume
+    last = in_tmp_dir / RUN / "checkpoints" / "last.ckpt"
     plant(last, marker, last)
-    before = tree(run_copy.parent)
+    before = tree(in_tmp_dir / "runs")
     error = refused(["fit", "--resume", "auto", *QUIET])
-    assert_refused_unopened(error, last.relative_to(run_copy.parents[2]), marker)
-    assert tree(run_copy.parent) == before
+    assert_refused_unopened(error, RUN / "checkpoints" / "last.ckpt", marker)
+    assert tree(in_tmp_dir / "runs") == before
 
 
 def test_report_refuses_a_planted_best_checkpoint_unopened(

@@ -145,10 +145,15 @@ class TrainingCLI(LightningCLI):
         resume.check_unchanged(self.config.fit.as_dict(), original.fit.as_dict(), saved)
 
     def _parse_ckpt_path(self) -> None:
-        # LightningCLI reads the hyperparameters of --ckpt_path here: check the file first.
+        # LightningCLI reads the hyperparameters of --ckpt_path here: find and check the file first.
         subcommand = self.config.get("subcommand")
-        if subcommand and self.config[subcommand].get("ckpt_path") != UNTRAINED:
-            ckpt_path.check(self.config[subcommand].get("ckpt_path"), subcommand)
+        config = self.config[subcommand] if subcommand else None
+        if config is not None and config.get("ckpt_path") != UNTRAINED:
+            given = config.get("ckpt_path")
+            if given in ckpt_path.NEWEST and subcommand != "fit":
+                root = run_root(config, f"--ckpt_path {given}")
+                config.ckpt_path = str(ckpt_path.newest(given, subcommand, root))
+            ckpt_path.check(config.get("ckpt_path"), subcommand)
         super()._parse_ckpt_path()
 
     def before_instantiate_classes(self) -> None:
@@ -157,6 +162,8 @@ class TrainingCLI(LightningCLI):
         plain_numbers(self.config)
         config = self.config[self.subcommand] if self.subcommand else self.config
         problem = credentials.password_problem(config.as_dict())
+        if self.subcommand and problem is None:  # a command that runs, and writes records
+            problem = records_elsewhere(config)
         if problem:
             raise Refusal(problem)
         trainer = config.trainer
@@ -400,18 +407,41 @@ def plain_numbers(value: Any) -> Any:
     return value
 
 
+def records_elsewhere(config: Namespace) -> str | None:
+    """Why `config` would put a run's records outside its own run folder, or None.
+
+    A run's config.yaml, checkpoints and logs go into runs/<name>/version_N/ and nowhere else: a
+    checkpoint folder of its own would mix runs (or land in another run's folder), and without a
+    logger they would go into the working folder, where the next run's collide with them.
+    """
+    dirpath = config.checkpoint.get("dirpath") if config.get("checkpoint") else None
+    if dirpath is not None:
+        return (
+            f"checkpoint.dirpath={dirpath}: a run's checkpoints go into its own run folder "
+            "(runs/<name>/version_N/checkpoints/); leave checkpoint.dirpath unset"
+        )
+    trainer = config.trainer
+    if not trainer.logger and not trainer.fast_dev_run and trainer.default_root_dir is None:
+        return (
+            f"trainer.logger=false leaves the run without a run folder: its config.yaml and "
+            f"checkpoints/ would go into {Path.cwd()}; keep a logger (a run folder under runs/), "
+            "or give the folder with --trainer.default_root_dir"
+        )
+    return None
+
+
 def checkpoint_filename(monitor: str) -> str:
     """The best checkpoint's name pattern, with the epoch and the monitored value (epoch003-val_acc0.9712)."""
     return "epoch{epoch:03d}-" + monitor.replace("/", "_") + "{" + monitor + ":.4f}"
 
 
-def run_root(config: Namespace) -> Path:
+def run_root(config: Namespace, needed_by: str = "--resume") -> Path:
     """save_dir/name of the first logger, where the run folders are; refused for other loggers."""
     logger = config.trainer.logger
     first = logger[0] if isinstance(logger, list) and logger else logger  # the run directory's
     arguments = first.get("init_args") if isinstance(first, Namespace) else None
     if arguments is None or "version" not in arguments:
-        raise Refusal("--resume needs a logger with versioned run folders (TensorBoard or CSV)")
+        raise Refusal(f"{needed_by} needs a logger with versioned run folders (TensorBoard or CSV)")
     return Path(arguments.save_dir, arguments.name)
 
 
