@@ -87,3 +87,22 @@ class SigtermAtBatch(Callback):
             # Without Lightning's handler the signal would end this process: the test's, maybe.
             assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None)
             signal.raise_signal(signal.SIGTERM)
+
+
+class SigtermAtTestBatch(Callback):
+    """Send this process SIGTERM after test batch `batch`, as a scheduler does."""
+
+    def __init__(self, batch: int) -> None:
+        self.batch = batch
+
+    def on_test_batch_end(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        if batch_idx == self.batch:
+            signal.raise_signal(signal.SIGTERM)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import multiprocessing
 import os
 import resource
@@ -109,10 +110,14 @@ def subprocess_environment() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path}
 
 
-def start_fit(folder: Path, *args: str) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", PACKAGE, "fit", *args]
+def start_fit(
+    folder: Path, *args: str, command: str = "fit", ckpt_path: str | None = None
+) -> subprocess.Popen[str]:
+    """`command` (fit by default) in a process of its own, in `folder`."""
+    checkpoint = [f"--ckpt_path={ckpt_path}"] if ckpt_path else []
+    command_line = [sys.executable, "-m", PACKAGE, command, *checkpoint, *args]
     return subprocess.Popen(
-        command,
+        command_line,
         cwd=folder,
         env=subprocess_environment(),
         stdout=subprocess.PIPE,
@@ -342,7 +347,14 @@ def test_checkpoint_write_that_fails_midway_leaves_the_last_one_whole(tmp_path: 
 
 
 @pytest.mark.slow
-def test_sigterm_saves_last_checkpoint_and_exits_143(in_tmp_dir: Path) -> None:
+@pytest.mark.parametrize(
+    ("stop", "status", "by"),
+    [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "Ctrl-C")],
+    ids=["SIGTERM", "Ctrl-C"],
+)
+def test_a_stop_saves_the_step_reached_and_exits_with_its_status(
+    stop: signal.Signals, status: int, by: str, in_tmp_dir: Path
+) -> None:
     started = in_tmp_dir / "started"
     wait = [
         "--trainer.callbacks+=crash.WaitForSigterm",
@@ -351,13 +363,27 @@ def test_sigterm_saves_last_checkpoint_and_exits_143(in_tmp_dir: Path) -> None:
     ]
     process = start_fit(in_tmp_dir, "--trainer.max_epochs=3", *QUIET, *wait)
     wait_for(started, process)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(stop)
     _, error = process.communicate(timeout=240)
-    assert process.returncode == 143, error[-3000:]
-    assert last_line(error) == "error: stopped by SIGTERM before the end"
+    assert process.returncode == status, error[-3000:]
+    assert last_line(error) == f"error: stopped by {by} before the end"
     saved = torch.load(in_tmp_dir / LAST, weights_only=False)
     assert (saved["epoch"], saved["global_step"]) == (0, 3)  # mid-epoch, after batch 2
     assert not (in_tmp_dir / RUN / runs.LOCK).exists()
+    record = json.loads((in_tmp_dir / RUN / "run.json").read_text())
+    assert record["state"] == "stopped"
+
+
+def test_sigterm_during_a_test_leaves_no_training_checkpoint(
+    run_copy: Path, in_tmp_dir: Path
+) -> None:
+    stop = ["--trainer.callbacks+=crash.SigtermAtTestBatch", "--trainer.callbacks.batch=0"]
+    process = start_fit(in_tmp_dir, *QUIET, *stop, command="test", ckpt_path=str(LAST))
+    _, error = process.communicate(timeout=240)
+    assert process.returncode == 143, error[-3000:]
+    tested = run_copy / PACKAGE / "version_1"
+    assert (tested / "config.yaml").is_file()  # the test's own run folder
+    assert not (tested / "checkpoints").exists()
 
 
 def test_fit_without_a_training_batch_is_refused_and_writes_nothing(
@@ -461,7 +487,9 @@ def test_records_that_would_leave_the_run_folder_are_refused_and_nothing_is_writ
     assert sorted(path.name for path in Path.cwd().iterdir()) == ["runs"]
 
 
-def test_best_without_a_fit_is_refused_and_writes_nothing(in_tmp_dir: Path, refused: Refused) -> None:
+def test_best_without_a_fit_is_refused_and_writes_nothing(
+    in_tmp_dir: Path, refused: Refused
+) -> None:
     error = one_line(refused(["validate", "--ckpt_path", "best", *QUIET]))
     assert error == (
         f"error: validate --ckpt_path best: no fit under {RUN.parent} has a best checkpoint; fit "

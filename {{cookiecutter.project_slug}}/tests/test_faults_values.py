@@ -24,7 +24,7 @@ import torch
 import yaml
 from conftest import write_locks
 
-from {{ cookiecutter.package_name }}.infra import sweep
+from {{ cookiecutter.package_name }}.infra import cluster, sweep
 from {{ cookiecutter.package_name }}.infra.cli import main
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -163,11 +163,62 @@ def test_what_lightning_refuses_is_one_line_and_leaves_nothing(
     assert tree(runs) == before
 
 
+# A launcher's variables in a shell where no launcher started the command: left over, copied
+# without their companions, or not numbers. Each is one line, before anything is written. Every
+# number a launcher sets is tried (cluster.LAUNCHER_NUMBERS), so a variable added there is too.
+LAUNCHER_VARIABLES = [
+    (
+        {"RANK": "1"},
+        "RANK=1 is set, but no launcher started this process (WORLD_SIZE is unset): unset RANK in "
+        "this shell, or start the run with torchrun or srun",
+    ),
+    (
+        {"LOCAL_RANK": "1"},
+        "LOCAL_RANK=1 is set, but no launcher started this process (WORLD_SIZE is unset): unset "
+        "LOCAL_RANK in this shell, or start the run with torchrun or srun",
+    ),
+    (
+        {"TORCHELASTIC_RUN_ID": "none"},
+        "TORCHELASTIC_RUN_ID is set but WORLD_SIZE and LOCAL_WORLD_SIZE not: torchrun's "
+        "variables without torchrun; unset TORCHELASTIC_RUN_ID, or start the run with torchrun",
+    ),
+    *(
+        (
+            {name: value},
+            f"{name}={value!r} is not a whole number, as a launcher would set it: unset {name} in "
+            "this shell, or start the run from its launcher (torchrun, srun)",
+        )
+        for name in cluster.LAUNCHER_NUMBERS
+        for value in ("", "two")
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    LAUNCHER_VARIABLES,
+    ids=[" ".join(f"{k}={v}" for k, v in c.items()) for c, _ in LAUNCHER_VARIABLES],
+)
+def test_stray_or_broken_launcher_variables_are_one_line(
+    variables: dict[str, str],
+    message: str,
+    runs: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    before = tree(runs)
+    assert refusal(["fit"], capsys) == f"error: {message}"
+    assert tree(runs) == before
+
+
 def test_only_the_first_process_of_a_launch_prints_the_refusal(
     runs: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Under torchrun or srun every process parses the same command line; the others stay quiet.
-    monkeypatch.setenv("RANK", "1")
+    for name, value in {"RANK": "1", "LOCAL_RANK": "1", "WORLD_SIZE": "2"}.items():
+        monkeypatch.setenv(name, value)
     before = tree(runs)
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", "--trainer.max_epochs=-5"])

@@ -23,6 +23,7 @@ from lightning.fabric.utilities.types import _PATH
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
@@ -76,7 +77,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 
 class LastCheckpoint(ModelCheckpoint):
-    """checkpoints/last.ckpt after every epoch, and when SIGTERM stops training mid-epoch.
+    """checkpoints/last.ckpt after every epoch, and when SIGTERM (or Ctrl-C, interrupt.py) stops
+    training mid-epoch.
 
     ModelCheckpoint's own save_last only rewrites it when the monitored metric improves. Lightning
     stops at the end of a step on SIGTERM (every rank at the same step); saving then lets
@@ -91,7 +93,9 @@ class LastCheckpoint(ModelCheckpoint):
     ) -> None:
         if not isinstance(exception, SIGTERMException) or self.dirpath is None:
             return
+        if trainer.state.fn != TrainerFn.FITTING:
+            return  # a validate, test or predict run trained nothing: no training checkpoint
         path = Path(self.dirpath) / "last.ckpt"
         trainer.save_checkpoint(path)  # every rank calls it; rank 0 writes
         if trainer.is_global_zero:
-            print(f"Stopped by SIGTERM; saved {path}", file=sys.stderr, flush=True)
+            print(f"Stopped; saved {path}", file=sys.stderr, flush=True)

@@ -18,12 +18,27 @@ from typing import Any
 import torch
 
 from {{ cookiecutter.package_name }}.infra import hardware
-from {{ cookiecutter.package_name }}.infra.errors import Refusal
+from {{ cookiecutter.package_name }}.infra.errors import Refusal, launched
 from {{ cookiecutter.package_name }}.infra.hardware import processes_per_node, uses_cuda
 
 NODES_FROM_LAUNCHER = -1
 # Lightning's own test for an interactive allocation (`srun --pty bash`), in which it ignores SLURM.
 INTERACTIVE_SLURM_JOB_NAMES = ("bash", "interactive")
+# What launchers set as whole numbers: ranks, counts of processes and nodes.
+LAUNCHER_NUMBERS = (
+    "RANK",
+    "LOCAL_RANK",
+    "WORLD_SIZE",
+    "LOCAL_WORLD_SIZE",
+    "GROUP_WORLD_SIZE",
+    "NODE_RANK",
+    "SLURM_PROCID",
+    "SLURM_LOCALID",
+    "SLURM_NODEID",
+    "SLURM_NTASKS",
+    "SLURM_NNODES",
+    "SLURM_NTASKS_PER_NODE",
+)
 
 
 @dataclass(frozen=True)
@@ -38,11 +53,42 @@ class Launch:
     per_node_setting: str
 
 
+def launcher_variables_problem(environ: Mapping[str, str]) -> str | None:
+    """Why the launcher variables of `environ` cannot be a launcher's (a value left in a shell, a
+    variable copied without its companions), or None."""
+    for name in LAUNCHER_NUMBERS:
+        value = environ.get(name)
+        if value is not None and not value.isdigit():
+            return (
+                f"{name}={value!r} is not a whole number, as a launcher would set it: unset {name} "
+                "in this shell, or start the run from its launcher (torchrun, srun)"
+            )
+    if "TORCHELASTIC_RUN_ID" in environ:
+        missing = [name for name in ("WORLD_SIZE", "LOCAL_WORLD_SIZE") if name not in environ]
+        if missing:
+            return (
+                f"TORCHELASTIC_RUN_ID is set but {' and '.join(missing)} not: torchrun's variables "
+                "without torchrun; unset TORCHELASTIC_RUN_ID, or start the run with torchrun"
+            )
+    elif not launched(environ):
+        for name in ("RANK", "LOCAL_RANK"):
+            if environ.get(name, "0") != "0":
+                return (
+                    f"{name}={environ[name]} is set, but no launcher started this process "
+                    f"(WORLD_SIZE is unset): unset {name} in this shell, or start the run with "
+                    "torchrun or srun"
+                )
+    return None
+
+
 def detect(environ: Mapping[str, str] = os.environ) -> Launch | None:
     """The launch this process belongs to, read as Lightning reads it; None when nothing launched it.
 
     torchrun comes first because Lightning prefers it: it can run inside a SLURM allocation.
     """
+    problem = launcher_variables_problem(environ)
+    if problem:
+        raise Refusal(problem)
     if "TORCHELASTIC_RUN_ID" in environ:
         world_size = int(environ["WORLD_SIZE"])
         per_node = int(environ["LOCAL_WORLD_SIZE"])

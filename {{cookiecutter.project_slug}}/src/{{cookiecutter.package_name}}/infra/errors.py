@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 # The shell's status for a process ended by SIGTERM (128 + 15): what schedulers expect to see.
 SIGTERM_STATUS = 143
+# And for one stopped by Ctrl-C (SIGINT, 128 + 2), which interrupt.py turns into the same stop.
+CTRL_C_STATUS = 130
+# Set when Ctrl-C asked a fit to stop (interrupt.py): the stop that follows is reported as such.
+ctrl_c_pressed = threading.Event()
 # Where launchers (torchrun, Lightning's, SLURM's srun) put a process's global rank, in the order
 # Lightning reads them.
 RANK_VARIABLES = ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")
@@ -21,8 +26,17 @@ class Refusal(Exception):
     """
 
 
+def launched(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether a launcher (torchrun, Lightning's, srun, LSF's jsrun) started this process: each
+    sets the size of the job beside the ranks."""
+    return any(name in environ for name in ("WORLD_SIZE", "SLURM_NTASKS", "JSM_NAMESPACE_SIZE"))
+
+
 def is_rank_zero() -> bool:
-    """Whether this process is the first of its job (or runs alone)."""
+    """Whether this process is the first of its job (or runs alone: a rank variable left in a
+    shell, without a launcher, does not silence it)."""
+    if not launched():
+        return True
     for name in RANK_VARIABLES:
         if name in os.environ:
             return os.environ[name] == "0"
@@ -34,7 +48,8 @@ def reported() -> Iterator[None]:
     """Turn a Refusal into one `error: ...` line on stderr and exit status 2, as argparse does.
 
     Lightning ends a command stopped by SIGTERM with a SystemExit without a code, which is status
-    0: here it is 143, so `fit && test`, schedulers and containers see that it did not finish.
+    0: here it is 143 (130 when Ctrl-C asked for the stop), so `fit && test`, schedulers and
+    containers see that it did not finish.
     Under a launcher every process refuses the same request; only the first says so.
     """
     try:
@@ -46,6 +61,9 @@ def reported() -> Iterator[None]:
     except SystemExit as error:
         if not stopped_by_sigterm(error):
             raise
+        if ctrl_c_pressed.is_set():
+            print("error: stopped by Ctrl-C before the end", file=sys.stderr)
+            raise SystemExit(CTRL_C_STATUS) from None
         print("error: stopped by SIGTERM before the end", file=sys.stderr)
         raise SystemExit(SIGTERM_STATUS) from None
 

@@ -49,6 +49,7 @@ from {{ cookiecutter.package_name }}.infra import (
 )
 from {{ cookiecutter.package_name }}.infra.checkpoints import AtomicCheckpointIO, LastCheckpoint
 from {{ cookiecutter.package_name }}.infra.errors import RANK_VARIABLES, Refusal
+from {{ cookiecutter.package_name }}.infra.interrupt import StopOnCtrlC
 from {{ cookiecutter.package_name }}.infra.parse_errors import one_line
 {%- if cookiecutter.slurm == "yes" %}
 from {{ cookiecutter.package_name }}.infra.preemption import RequeueOnSignal
@@ -315,6 +316,7 @@ class TrainingCLI(LightningCLI):
         callbacks.append(self.first_step)
         if self.subcommand == "fit":  # first: it refuses before any other callback writes
             callbacks.insert(0, RequireTrainingBatches())
+            callbacks.append(StopOnCtrlC())
             callbacks += [logging_interval.LogEveryEpoch(), loading.LoaderWaitAdvice()]
         if self.subcommand == "predict":
             callbacks.append(PredictionsFile())
@@ -472,6 +474,10 @@ def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ())
     `run`, `args` hold no subcommand: the model, data and trainer are built and returned unused.
     """
     install_lightning_fixes()
+    # Before LightningCLI, which reads the launcher's variables to seed and to name the ranks.
+    problem = cluster.launcher_variables_problem(os.environ)
+    if problem:
+        raise Refusal(problem)
     files = {"default_config_files": [str(path) for path in defaults.files_in_order()]}
     parser_kwargs: dict[str, Any] = {"prog": PROG}
     # The parser of the command given alone: each of the others would take a quarter of a second.
