@@ -22,10 +22,12 @@ import optuna
 import pytest
 import torch
 import yaml
-from conftest import write_locks
+from conftest import CONFIG_VARIABLE, SMALL_PROJECT, write_locks
+from jsonargparse import Namespace
 
-from {{ cookiecutter.package_name }}.infra import cluster, sweep
+from {{ cookiecutter.package_name }}.infra import cluster, presets, sweep
 from {{ cookiecutter.package_name }}.infra.cli import main
+from {{ cookiecutter.package_name }}.infra.training import build
 
 PROJECT = Path(__file__).resolve().parents[1]
 PROG = "python -m {{ cookiecutter.package_name }}"
@@ -210,6 +212,91 @@ def test_stray_or_broken_launcher_variables_are_one_line(
         monkeypatch.setenv(name, value)
     before = tree(runs)
     assert refusal(["fit"], capsys) == f"error: {message}"
+    assert tree(runs) == before
+
+
+def alias_bomb() -> bytes:
+    """Nine levels of nine aliases each: a few lines that expand to 9**9 strings."""
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, 9):
+        lines.append(f"a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 9)}]")
+    return "\n".join([*lines, "trainer:", "  max_epochs: *a8", ""]).encode()
+
+
+SETTINGS_HINT = (
+    "not settings: write them as sections of names and values (trainer:, then max_epochs: 10 "
+    "indented below it), as the presets do"
+)
+# Files a user writes by hand (config.yaml, presets, --config files), broken as hand-written files
+# are, and the line each gets.
+BROKEN_FILES = {
+    "empty": (b"", "{path} holds nothing, " + SETTINGS_HINT),
+    "not UTF-8": (
+        b"\xff\xfe trainer:",
+        "{path} is not UTF-8 text (byte 0xff at offset 0): save it as UTF-8",
+    ),
+    "a list": (b"- trainer\n- model\n", "{path} holds a list, " + SETTINGS_HINT),
+    "a number": (b"5\n", "{path} holds a number, " + SETTINGS_HINT),
+    "invalid YAML": (
+        b"trainer: [max_epochs: 1\n",
+        "{path}, line 2: while parsing a flow sequence expected ',' or ']', but got "
+        "'<stream end>': fix the YAML there",
+    ),
+    "an alias bomb": (
+        alias_bomb(),
+        "{path}, line 2: an alias (*name), which settings files do not take: write the value "
+        "out: fix the YAML there",
+    ),
+}
+ENTRY_POINTS = ["--config", "--preset", "presets", "config.yaml"]
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize("broken", list(BROKEN_FILES))
+def test_a_broken_settings_file_is_one_line_wherever_it_is_read(
+    broken: str,
+    entry: str,
+    runs: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    content, message = BROKEN_FILES[broken]
+    if entry == "config.yaml" and broken == "empty":
+        pytest.skip("config.yaml may hold comments alone: the defaults then apply")
+    folder = runs.parent / "mine"
+    folder.mkdir()
+    path = folder / "broken.yaml"
+    path.write_bytes(content)
+    monkeypatch.setattr(presets, "PRESET_DIRS", (*presets.PRESET_DIRS, folder))
+    if entry == "config.yaml":
+        monkeypatch.setenv(CONFIG_VARIABLE, str(path))
+    args = {
+        "--config": ["fit", "--config", str(path)],
+        "--preset": ["fit", "--preset", "broken"],
+        "presets": ["presets"],
+        "config.yaml": ["fit"],
+    }[entry]
+    before = tree(runs)
+    assert refusal(args, capsys) == "error: " + message.format(path=path)
+    assert tree(runs) == before
+
+
+def sections() -> list[str]:
+    """The sections of settings of fit's parser (trainer, checkpoint, model, data, ...)."""
+    with pytest.MonkeyPatch.context() as patch:  # collected before the session's fixtures run
+        patch.setenv(CONFIG_VARIABLE, str(SMALL_PROJECT))
+        defaults = vars(build([], run=False).parser.get_defaults())
+    return [name for name, default in defaults.items() if isinstance(default, Namespace)]
+
+
+@pytest.mark.parametrize("section", sections())
+def test_a_section_given_a_number_is_one_line(
+    section: str, runs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = runs.parent / "numbers.yaml"
+    path.write_text(f"{section}: 5\n")
+    before = tree(runs)
+    assert refusal(["fit", "--config", str(path)], capsys).startswith(f"error: {section}: ")
     assert tree(runs) == before
 
 

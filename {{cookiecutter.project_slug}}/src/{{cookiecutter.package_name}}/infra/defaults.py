@@ -12,7 +12,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import yaml
+from {{ cookiecutter.package_name }}.infra import config_files
 
 # The template's defaults (trainer, loggers) beside this file; your choices (model, data, the metric
 # that picks the best checkpoint) in config.yaml at the top of the package. Later files win.
@@ -44,7 +44,7 @@ def load(extra: Iterable[Path] = ()) -> dict[str, Any]:
     """The defaults, then `extra` files (presets) in order, merged into one configuration."""
     config: dict[str, Any] = {}
     for path in (*files_in_order(), *extra):
-        config = merge(config, yaml.safe_load(path.read_text()) or {})
+        config = merge(config, config_files.read(path, empty_allowed=True))
     return config
 
 

@@ -14,8 +14,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from {{ cookiecutter.package_name }}.infra import config_files
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 
 # The template's presets, then yours (a folder that need not exist); a later folder wins a name.
@@ -37,11 +36,13 @@ def _files() -> dict[str, Path]:
 
 
 def available() -> dict[str, str]:
-    """Map each preset name to its one-line description (the file's first comment)."""
-    return {
-        name: entry.read_text().splitlines()[0].lstrip("# ").strip()
-        for name, entry in _files().items()
-    }
+    """Map each preset name to its one-line description (the file's first comment); a preset that
+    is no settings file (config_files.read) is refused, naming it."""
+    described = {}
+    for name, entry in _files().items():
+        config_files.read(entry)
+        described[name] = config_files.text(entry).splitlines()[0].lstrip("# ").strip()
+    return described
 
 
 def path(name: str) -> Path:
@@ -64,7 +65,7 @@ def check_compatible(names: list[str]) -> None:
     """Refuse presets that set the same field to different values (such as fp16 and bf16)."""
     setter: dict[str, tuple[str, Any]] = {}
     for name in names:
-        for field, value in _leaves(yaml.safe_load(path(name).read_text()) or {}):
+        for field, value in _leaves(config_files.read(path(name))):
             if field in setter and setter[field][1] != value:
                 other, other_value = setter[field]
                 raise Refusal(

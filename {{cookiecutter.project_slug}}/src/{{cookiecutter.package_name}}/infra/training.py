@@ -33,6 +33,7 @@ from {{ cookiecutter.package_name }}.infra import (
     classes,
     cluster,
     compiling,
+    config_files,
     credentials,
     defaults,
     hook_overhead,
@@ -162,6 +163,7 @@ class TrainingCLI(LightningCLI):
         # hyperparameters of --ckpt_path): from here on, every number is a plain int or float.
         plain_numbers(self.config)
         config = self.config[self.subcommand] if self.subcommand else self.config
+        self._check_sections(config)
         problem = credentials.password_problem(config.as_dict())
         if self.subcommand and problem is None:  # a command that runs, and writes records
             problem = records_elsewhere(config)
@@ -197,6 +199,19 @@ class TrainingCLI(LightningCLI):
                 runs.hold(last.parent.parent)
             config.ckpt_path = str(last)
             print(f"Resuming version_{version} from {last}")
+
+    def _check_sections(self, config: Namespace) -> None:
+        """Refuse a value where the parser has a section of settings (`trainer: 5` in a config
+        file), which jsonargparse lets through; the sections are the parser's own."""
+        parser = self._parser(self.subcommand) if self.subcommand else self.parser
+        for name, default in vars(parser.get_defaults()).items():
+            given = vars(config).get(name)
+            if isinstance(default, Namespace) and not isinstance(given, Namespace):
+                raise Refusal(
+                    f"{name}: {given!r} where a section of settings belongs: write `{name}:` "
+                    f"with names and values indented below it (`{PROG} {self.subcommand or 'fit'} "
+                    "--help` lists them)"
+                )
 
     def _note_what_sets_it_apart(self, config: Namespace) -> None:
         """The presets among the command's config files, and the settings that differ from what the
@@ -478,6 +493,9 @@ def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ())
     problem = cluster.launcher_variables_problem(os.environ)
     if problem:
         raise Refusal(problem)
+    for path in defaults.files_in_order():
+        if path.is_file():
+            config_files.read(path, empty_allowed=True)
     files = {"default_config_files": [str(path) for path in defaults.files_in_order()]}
     parser_kwargs: dict[str, Any] = {"prog": PROG}
     # The parser of the command given alone: each of the others would take a quarter of a second.
@@ -488,6 +506,8 @@ def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ())
         parser_kwargs.update(files)
     # Parse errors come back as exceptions, so each is one line (parse_errors.py), not a usage text.
     parser_kwargs["exit_on_error"] = False
+    expanded = presets.expand(args) if run else presets.expand(["fit", *args])[1:]
+    config_files.check_command_line(expanded)
     try:
         return TrainingCLI(
             commands=commands,
@@ -500,7 +520,7 @@ def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ())
             save_config_kwargs={"overwrite": False},
             parser_kwargs=parser_kwargs,
             # Presets go after a subcommand; without one, expand them as if after `fit`.
-            args=presets.expand(args) if run else presets.expand(["fit", *args])[1:],
+            args=expanded,
             run=run,
         )
     except ArgumentError as error:
