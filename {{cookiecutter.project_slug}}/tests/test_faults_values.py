@@ -171,13 +171,13 @@ def test_what_lightning_refuses_is_one_line_and_leaves_nothing(
 LAUNCHER_VARIABLES = [
     (
         {"RANK": "1"},
-        "RANK=1 is set, but no launcher started this process (WORLD_SIZE is unset): unset RANK in "
-        "this shell, or start the run with torchrun or srun",
+        "RANK=1 is set, but no launcher started this process (WORLD_SIZE and MASTER_PORT are "
+        "unset): unset RANK in this shell, or start the run with torchrun or srun",
     ),
     (
         {"LOCAL_RANK": "1"},
-        "LOCAL_RANK=1 is set, but no launcher started this process (WORLD_SIZE is unset): unset "
-        "LOCAL_RANK in this shell, or start the run with torchrun or srun",
+        "LOCAL_RANK=1 is set, but no launcher started this process (WORLD_SIZE and MASTER_PORT "
+        "are unset): unset LOCAL_RANK in this shell, or start the run with torchrun or srun",
     ),
     (
         {"TORCHELASTIC_RUN_ID": "none"},

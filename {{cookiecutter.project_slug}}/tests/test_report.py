@@ -109,3 +109,52 @@ def test_a_page_inside_a_run_folder_is_refused(run_copy: Path, refused: Refused)
         "own run alone writes; give a path outside the run folders (or leave --output out)\n"
     )
     assert tree(run_copy) == before and not Path("reports").exists()
+
+
+# ---- damaged records: the readers name the damaged file and go on, or stop in one line ---------
+
+
+def test_a_damaged_config_is_named_and_the_page_made_without_it(
+    run_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (run_copy / "config.yaml").write_text("model: [cut short\n")
+    before = tree(run_copy)
+    main(["report", str(RUN)])
+    captured = capsys.readouterr()
+    assert captured.out == f"Report of {RUN}: {PAGE}\n"
+    assert f"warning: {RUN / 'config.yaml'}, line 2: " in captured.err
+    assert "names no data" in PAGE.read_text()
+    assert tree(run_copy) == before
+
+
+def test_a_truncated_checkpoint_is_one_line_and_no_page(run_copy: Path, refused: Refused) -> None:
+    (best,) = (run_copy / "checkpoints").glob("epoch*.ckpt")
+    best.write_bytes(best.read_bytes()[:1000])  # cut short, as by a full disk or a killed copy
+    before = tree(run_copy)
+    error = refused(["report", str(RUN)])
+    assert error.count("\n") == 1
+    damaged = RUN / "checkpoints" / best.name
+    assert error.startswith(f"error: {damaged} cannot be read as a checkpoint")
+    assert tree(run_copy) == before and not Path("reports").exists()
+
+
+def test_output_that_is_a_folder_is_one_line_and_leaves_no_file(
+    run_copy: Path, refused: Refused
+) -> None:
+    Path("pages").mkdir()
+    error = refused(["report", str(RUN), "--output", "pages"])
+    assert error == (
+        "error: report --output pages is a folder: give a file, such as pages/report.html\n"
+    )
+    assert list(Path("pages").iterdir()) == [] and not Path("reports").exists()
+
+
+def test_a_page_that_cannot_be_written_is_one_line_and_leaves_nothing(
+    run_copy: Path, refused: Refused
+) -> None:
+    Path("blocker").write_text("a file where the page's folder would go\n")
+    before = sorted(path.name for path in Path.cwd().iterdir())
+    error = refused(["report", str(RUN), "--output", "blocker/report.html"])
+    assert error.startswith("error: cannot write the page blocker/report.html (")
+    assert error.endswith("); nothing was written\n")
+    assert sorted(path.name for path in Path.cwd().iterdir()) == before

@@ -75,8 +75,8 @@ def launcher_variables_problem(environ: Mapping[str, str]) -> str | None:
             if environ.get(name, "0") != "0":
                 return (
                     f"{name}={environ[name]} is set, but no launcher started this process "
-                    f"(WORLD_SIZE is unset): unset {name} in this shell, or start the run with "
-                    "torchrun or srun"
+                    f"(WORLD_SIZE and MASTER_PORT are unset): unset {name} in this shell, or "
+                    "start the run with torchrun or srun"
                 )
     return None
 

@@ -26,10 +26,14 @@ class Refusal(Exception):
     """
 
 
+# What launchers set beside the ranks: the job's size, or where its first process listens. Lightning
+# removes WORLD_SIZE when a command ends, so a second command in the same process has MASTER_PORT.
+LAUNCH_VARIABLES = ("WORLD_SIZE", "MASTER_PORT", "SLURM_NTASKS", "JSM_NAMESPACE_SIZE")
+
+
 def launched(environ: Mapping[str, str] = os.environ) -> bool:
-    """Whether a launcher (torchrun, Lightning's, srun, LSF's jsrun) started this process: each
-    sets the size of the job beside the ranks."""
-    return any(name in environ for name in ("WORLD_SIZE", "SLURM_NTASKS", "JSM_NAMESPACE_SIZE"))
+    """Whether a launcher (torchrun, Lightning's, srun, LSF's jsrun) started this process."""
+    return any(name in environ for name in LAUNCH_VARIABLES)
 
 
 def is_rank_zero() -> bool:

@@ -17,6 +17,7 @@ its own run alone writes. Figures are PNGs inside the page, so it can be mailed 
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import io
 import os
@@ -116,6 +117,8 @@ def model_figures(folder: Path) -> tuple[dict[str, Figure], str]:
             "{title: matplotlib Figure} to see its own figures here."
         )
     data = run_loading.load_data(folder)
+    if data is None:
+        return {}, f"The run's {run_loading.CONFIG} names no data: the model's figures need it."
     figures: dict[str, Figure] = hook(data)
     return figures, f"From {checkpoint}."
 
@@ -195,10 +198,17 @@ def holds_run(folder: Path) -> bool:
 
 def write_whole(path: Path, text: str) -> None:
     """Write `text` to `path` through a temporary file renamed over it: never half a page."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    partial.write_text(text)
-    os.replace(partial, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(text)
+        os.replace(partial, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):  # gone, or its folder never made
+            partial.unlink()
+        raise Refusal(
+            f"cannot write the page {path} ({error.strerror}); nothing was written"
+        ) from None
 
 
 def parser() -> CommandParser:
@@ -231,6 +241,10 @@ def main(args: list[str]) -> None:
             f"{', '.join(sorted(runs_table.RUN_FILES))}); `{PROG} runs` lists the runs"
         )
     path = given.output or output_path(folder, root)
+    if path.is_dir():
+        raise Refusal(
+            f"report --output {path} is a folder: give a file, such as {path / 'report.html'}"
+        )
     inside = next((part for part in path.resolve().parents if holds_run(part)), None)
     if inside is not None:
         raise Refusal(

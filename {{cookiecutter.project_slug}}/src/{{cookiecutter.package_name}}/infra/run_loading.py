@@ -9,14 +9,14 @@ Both are read only: nothing in the run folder is written.
 from __future__ import annotations
 
 import importlib
+import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jsonargparse import ArgumentParser
 from lightning.pytorch import LightningDataModule, LightningModule
 
-from {{ cookiecutter.package_name }}.infra import checkpoints
+from {{ cookiecutter.package_name }}.infra import checkpoints, config_files
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 
 CHECKPOINTS = "checkpoints"
@@ -25,8 +25,18 @@ CONFIG = "config.yaml"  # LightningCLI's record of what the run was given
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
-    """A checkpoint's contents on the CPU, read as data (checkpoints.read): never code it carries."""
-    state = checkpoints.read(path)
+    """A checkpoint's contents on the CPU, read as data (checkpoints.read): never code it carries.
+    A damaged file (cut short, not a checkpoint) is refused in one line naming it."""
+    try:
+        state = checkpoints.read(path)
+    except Refusal:
+        raise
+    except Exception as error:  # torch raises many kinds for a file it cannot read
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise Refusal(
+            f"{path} cannot be read as a checkpoint ({reason[:160]}): it is damaged, or not a "
+            "checkpoint; look at another run (`runs` lists them), or fit again"
+        ) from None
     if not isinstance(state, dict):
         raise Refusal(f"{path} is not a checkpoint of a run (it holds no mapping of its state)")
     return state
@@ -55,12 +65,16 @@ def best_checkpoint(folder: Path) -> Path | None:
 
 
 def run_config(folder: Path) -> dict[str, Any]:
-    """The run's config.yaml as plain data; empty when the run wrote none."""
+    """The run's config.yaml as plain data; empty when the run wrote none, or when it is damaged
+    (said in a warning)."""
     path = folder / CONFIG
     if not path.is_file():
         return {}
-    loaded = yaml.safe_load(path.read_text())
-    return loaded if isinstance(loaded, dict) else {}
+    try:
+        return config_files.read(path, empty_allowed=True)
+    except Refusal as damaged:  # a reader goes on: the run is shown without what its config says
+        print(f"warning: {damaged}; read as empty", file=sys.stderr)
+        return {}
 
 
 def load_model(checkpoint: Path) -> LightningModule:
