@@ -14,6 +14,7 @@ from pathlib import Path
 
 import matplotlib.image
 import pytest
+import torch
 from conftest import FittedRun, Refused, tree
 
 from {{ cookiecutter.package_name }}.infra import run_history
@@ -158,3 +159,20 @@ def test_a_page_that_cannot_be_written_is_one_line_and_leaves_nothing(
     assert error.startswith("error: cannot write the page blocker/report.html (")
     assert error.endswith("); nothing was written\n")
     assert sorted(path.name for path in Path.cwd().iterdir()) == before
+
+
+def test_a_checkpoint_of_a_class_since_renamed_is_one_line(
+    run_copy: Path, refused: Refused
+) -> None:
+    (best,) = (run_copy / "checkpoints").glob("epoch*.ckpt")
+    state = torch.load(best, weights_only=True)
+    state["hyper_parameters"]["_class_path"] = "small_project.RenamedClassifier"
+    torch.save(state, best)  # as the record of a run made before the class was renamed
+    before = tree(run_copy)
+    error = refused(["report", str(RUN)])
+    assert error == (
+        f"error: {RUN / 'checkpoints' / best.name} holds a small_project.RenamedClassifier, which "
+        "this code no longer has: restore the class (or check out the commit the run recorded), "
+        "or look at another run\n"
+    )
+    assert tree(run_copy) == before and not Path("reports").exists()

@@ -89,7 +89,13 @@ def load_model(checkpoint: Path) -> LightningModule:
     # Lightning loads only classes already imported, so that a checkpoint cannot run unknown code;
     # this one is the run's own record of what it trained.
     module_name, _, class_name = class_path.rpartition(".")
-    model_class = getattr(importlib.import_module(module_name), class_name)
+    try:
+        model_class = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError):  # renamed or removed since: the module's own bugs raise
+        raise Refusal(  # other errors, with their tracebacks
+            f"{checkpoint} holds a {class_path}, which this code no longer has: restore the class "
+            "(or check out the commit the run recorded), or look at another run"
+        ) from None
     model: LightningModule = model_class.load_from_checkpoint(checkpoint, map_location="cpu")
     return model.eval()
 
