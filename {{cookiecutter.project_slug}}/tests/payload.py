@@ -3,6 +3,7 @@ project opens a checkpoint plant one and check that the marker never appears."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import torch
@@ -24,6 +25,14 @@ def plant(path: Path, marker: Path, real: Path) -> None:
     state["hyper_parameters"]["note"] = Payload(marker)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(state, path)
+
+
+def planted_run(fitted: Path, run: Path, marker: Path) -> Path:
+    """A copy of the run folder `fitted` at `run`, its best checkpoint planted; that checkpoint."""
+    shutil.copytree(fitted, run)
+    (best,) = (run / "checkpoints").glob("epoch*.ckpt")
+    plant(best, marker, best)
+    return best
 
 
 def refusal_of(checkpoint: Path) -> str:

@@ -11,7 +11,7 @@ import pytest
 import streamlit as st
 import torch
 from conftest import CONFIG_VARIABLE, FittedRun, fitted
-from payload import plant, refusal_of
+from payload import planted_run, refusal_of
 from streamlit.testing.v1 import AppTest
 
 from {{ cookiecutter.package_name }}.infra import run_loading
@@ -92,10 +92,8 @@ def test_it_shows_the_best_checkpoints_prediction(
 def test_it_shows_why_it_refuses_a_planted_checkpoint_and_never_opens_it(
     fitted_digits: FittedRun, in_tmp_dir: Path, tmp_path: Path
 ) -> None:
-    shutil.copytree(fitted_digits.directory, in_tmp_dir / RUN)
-    (best,) = (in_tmp_dir / RUN / "checkpoints").glob("epoch*.ckpt")
     marker = tmp_path / "payload-ran"
-    plant(best, marker, best)
+    best = planted_run(fitted_digits.directory, in_tmp_dir / RUN, marker)
     st.cache_resource.clear()  # the applet caches a run's model by its path, the same as above
     app = AppTest.from_file(str(APP), default_timeout=120).run()
     assert not app.exception

@@ -12,7 +12,7 @@ import pytest
 from conftest import FittedRun
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
-from payload import plant, refusal_of
+from payload import planted_run, refusal_of
 
 NOTEBOOK = Path(__file__).parents[1] / "notebooks" / "explore_run.ipynb"
 RUN = Path("runs") / "{{ cookiecutter.package_name }}" / "version_0"
@@ -67,10 +67,8 @@ def test_it_runs_on_the_newest_run_of_any_model(fitted_run: FittedRun, in_tmp_di
 def test_it_refuses_a_planted_checkpoint_unopened(
     fitted_run: FittedRun, in_tmp_dir: Path, tmp_path: Path
 ) -> None:
-    shutil.copytree(fitted_run.directory, in_tmp_dir / RUN)
-    (best,) = (in_tmp_dir / RUN / "checkpoints").glob("epoch*.ckpt")
     marker = tmp_path / "payload-ran"
-    plant(best, marker, best)
+    best = planted_run(fitted_run.directory, in_tmp_dir / RUN, marker)
     with pytest.raises(CellExecutionError) as failed:
         executed(in_tmp_dir, keep_examples=False)
     # The notebook names the checkpoint relative to its own folder, notebooks/.
