@@ -120,9 +120,12 @@ def test_a_bad_option_of_a_command_is_one_line(
 def fit_cases() -> Iterator[Any]:
     """Each setting of fit (the model's and data's arguments among them), with values of another
     type than its default's, out of range, or naming nothing."""
-    with pytest.MonkeyPatch.context() as patch:  # collected before the session's fixtures run
+    # Collected before the session's fixtures run, in each worker at once: no logger is built (a
+    # tracker's store would be made in the working folder); the defaults come from the parser.
+    with pytest.MonkeyPatch.context() as patch:
         patch.setenv(CONFIG_VARIABLE, str(SMALL_PROJECT))
-        defaults = flatten(build([], run=False).parser.get_defaults().as_dict())
+        parser = build(["--trainer.logger=false"], run=False).parser
+        defaults = flatten(parser.get_defaults().as_dict())
     for key, default in defaults.items():
         if key.startswith(STRUCTURED) or key.endswith("class_path") or isinstance(default, list):
             continue

@@ -99,7 +99,8 @@ def run_copy(fitted: Path, in_tmp_dir: Path) -> Path:
     """This test's own copy of the fitted run's runs/ folder, in its working folder, without the
     lock file its killed process left (which any later command takes over and removes:
     test_stale_lock_of_a_dead_process_is_taken_over)."""
-    shutil.copytree(fitted / "runs", in_tmp_dir / "runs")
+    # As links: a killed run's tracker (W&B) leaves links to its logs that lead nowhere.
+    shutil.copytree(fitted / "runs", in_tmp_dir / "runs", symlinks=True)
     (in_tmp_dir / RUN / runs.LOCK).unlink()
     return in_tmp_dir / "runs"
 

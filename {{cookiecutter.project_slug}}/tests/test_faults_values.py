@@ -283,9 +283,11 @@ def test_a_broken_settings_file_is_one_line_wherever_it_is_read(
 
 def sections() -> list[str]:
     """The sections of settings of fit's parser (trainer, checkpoint, model, data, ...)."""
-    with pytest.MonkeyPatch.context() as patch:  # collected before the session's fixtures run
+    # Collected before the session's fixtures run, in each worker at once: no logger is built (a
+    # tracker's store would be made in the working folder); the defaults come from the parser.
+    with pytest.MonkeyPatch.context() as patch:
         patch.setenv(CONFIG_VARIABLE, str(SMALL_PROJECT))
-        defaults = vars(build([], run=False).parser.get_defaults())
+        defaults = vars(build(["--trainer.logger=false"], run=False).parser.get_defaults())
     return [name for name, default in defaults.items() if isinstance(default, Namespace)]
 
 
