@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from {{ cookiecutter.package_name }}.infra import checkpoints, run_loading, run_record
+from {{ cookiecutter.package_name }}.infra import runs as run_folders
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
-from {{ cookiecutter.package_name }}.infra.runs import VERSION
 
 # Names Lightning resolves itself, from the trainer's own checkpoint callbacks (which a command
 # that starts afresh has not run yet), a SLURM requeue's checkpoint, or a model registry online.
@@ -22,12 +22,7 @@ NEWEST = ("best", "last")
 
 def newest(name: str, command: str, runs: Path) -> Path:
     """The best or last checkpoint of the newest fit under `runs` that has one, said aloud."""
-    numbered = [
-        (int(match.group(1)), folder)
-        for folder in runs.glob("version_*")
-        if (match := VERSION.fullmatch(folder.name))
-    ]
-    for _, folder in sorted(numbered, reverse=True):
+    for _, folder in run_folders.versions(runs):
         started, _ = run_record.read(folder)
         if started is not None and started.get("command") != "fit":
             continue  # a validate, test or predict run: it trained nothing

@@ -11,13 +11,13 @@ Every check here reads only, so a refused resume leaves the run's files as they 
 
 from __future__ import annotations
 
-import re
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from {{ cookiecutter.package_name }}.infra import checkpoints, run_record
+from {{ cookiecutter.package_name }}.infra import runs as run_folders
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 
 MODES = ("never", "auto", "auto-or-fresh")
@@ -38,13 +38,11 @@ def unfinished_fit(folder: Path) -> bool:
 def latest_checkpoint(runs: Path) -> tuple[int, Path] | None:
     """(version, last.ckpt) of the newest unfinished fit under `runs` that has one: a finished run
     has nothing left to train, so it is never continued (nor written into)."""
-    versions = []
-    for folder in runs.glob("version_*"):
-        match = re.fullmatch(r"version_(\d+)", folder.name)
+    for version, folder in run_folders.versions(runs):
         last = folder / "checkpoints" / "last.ckpt"
-        if match and last.is_file() and unfinished_fit(folder):
-            versions.append((int(match.group(1)), last))
-    return max(versions, default=None)
+        if last.is_file() and unfinished_fit(folder):
+            return version, last
+    return None
 
 
 def check_readable(checkpoint: Path) -> dict[str, Any]:

@@ -50,6 +50,16 @@ def make_folders(folder: Path) -> list[Path]:
     return missing
 
 
+def versions(root: Path) -> list[tuple[int, Path]]:
+    """The run folders `version_N` under `root` with their numbers, newest (highest N) first."""
+    numbered = [
+        (int(match.group(1)), path)
+        for path in root.glob("version_*")
+        if (match := VERSION.fullmatch(path.name))
+    ]
+    return sorted(numbered, reverse=True)
+
+
 def new_version(root: Path) -> tuple[int, list[Path]]:
     """Make `root`/version_N, N one past the highest there, atomically against other processes.
 
