@@ -1,7 +1,7 @@
 """Sessions of the fsdl-template repository.
 
 nox -s demo              bake a project with the defaults and train it on this machine's CPU
-nox -s lint tests        the template's checks: what .ci/run and CI run
+nox -s lint tests        the template's checks, fast tier (-- --slow: all, as .ci/run and CI)
 nox -s locks             recompile the locks that the template ships for each Python
                          (TORCH_CPU_FIND_LINKS=DIR: torch's CPU wheel from DIR, not its index;
                          TORCH_CPU_INDEX_URL=URL: a mirror of torch's CPU index), then
@@ -83,6 +83,7 @@ def install_project_locks(session: nox.Session) -> None:
             session.error(str(error))
         source = torch_index.source_arguments("uv" if session.venv_backend == "uv" else "pip")
     requirements = [f"--requirement={lock}" for lock in chosen]
+    session.log(torch_index.install_notice(chosen))
     session.install("--require-hashes", "--no-deps", *source, *requirements)
     session.install(*TEMPLATE_TOOLS)
 
@@ -99,17 +100,21 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The template's tests: bake every option combination, run baked projects' own checks."""
+    """The template's tests: bake every option combination, run baked projects' own checks.
+
+    `-- --slow` adds the slow tier (clean machines for every Python, SLURM, PostgreSQL, Chromium),
+    as CI runs it; other arguments go to pytest (`-- tests/test_bake.py -k name`).
+    """
     install_project_locks(session)
-    if session.posargs:
-        session.run("pytest", *session.posargs)
-        return
+    given_paths = any(not argument.startswith("-") for argument in session.posargs)
+    arguments = [*session.posargs, *([] if given_paths else ["tests"])]
     # A worker per core: most tests wait on one core (bakes, installs, downloads, mypy) while the
     # other is idle. worksteal: the few long tests are not queued behind each other on one worker.
-    session.run("pytest", "--numprocesses=auto", "--dist=worksteal", "-m", "not alone", "tests")
-    # Then, one at a time, those whose daemons keep deadlines: a SLURM job started beside other
-    # tests' work missed its first-epoch deadline (2026-11-26).
-    session.run("pytest", "-m", "alone", "tests")
+    session.run("pytest", "--numprocesses=auto", "--dist=worksteal", "-m", "not alone", *arguments)
+    if "--slow" in session.posargs:
+        # Then, one at a time, those whose daemons keep deadlines: a SLURM job started beside other
+        # tests' work missed its first-epoch deadline (2026-11-26).
+        session.run("pytest", "-m", "alone", *arguments)
 
 
 @nox.session

@@ -13,6 +13,7 @@ command runs as on a user's machine instead:
   TORCH_CPU_INDEX_URL is already set (a harness around this one), that index is used.
 
     python3 tests/clean_machine.py --python /usr/bin/python3 --readme tests  # README's tests
+    python3 tests/clean_machine.py --python /usr/bin/python3 --readme tests -- --slow  # as CI
     python3 tests/clean_machine.py --python python3.12 -- CMD ARGS...        # any command
 """
 
@@ -42,7 +43,7 @@ SYSTEM_PATH = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
 # other Pythons are. And this machine's TLS trust anchors: its traffic to PyPI passes a proxy whose
 # CA only the system bundle holds (a user's machine trusts PyPI's public CA as it is); certifi,
 # which pip and uv bring, would refuse it.
-PASSED = ("CI", "REQUIRE_SERVICES", "UV_CACHE_DIR", "TMPDIR", "PYENV_ROOT")
+PASSED = ("CI", "REQUIRE_SERVICES", "UV_CACHE_DIR", "TMPDIR", "PYENV_ROOT", "UV_PYTHON_DOWNLOADS")
 TRUST = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "PIP_CERT")
 PYTHON_NAME = re.compile(r"python(\d(\.\d+)?)?")
 # Where pyenv keeps the interpreters the tests try (read before the tests move HOME).
@@ -82,14 +83,8 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def torch_cpu_index() -> Iterator[str | None]:
-    """The URL of a torch CPU index for the command: the outer harness's, a loopback mirror of the
-    wheels at hand, or None (torch's real index, as on a connected user's machine)."""
-    outer = os.environ.get("TORCH_CPU_INDEX_URL")
-    wheels = wheel_folder()
-    if outer or wheels is None:
-        yield outer
-        return
+def served_index(wheels: Path) -> Iterator[str | None]:
+    """The URL of a loopback PEP 503 index of the torch CPU wheels in `wheels` (None if none)."""
     with tempfile.TemporaryDirectory(prefix="torch-cpu-index-") as folder:
         if mirror_pages(wheels, Path(folder)) == 0:
             yield None
@@ -102,6 +97,19 @@ def torch_cpu_index() -> Iterator[str | None]:
         finally:
             server.shutdown()
             server.server_close()
+
+
+@contextlib.contextmanager
+def torch_cpu_index() -> Iterator[str | None]:
+    """The URL of a torch CPU index for the command: the outer harness's, a loopback mirror of the
+    wheels at hand, or None (torch's real index, as on a connected user's machine)."""
+    outer = os.environ.get("TORCH_CPU_INDEX_URL")
+    wheels = wheel_folder()
+    if outer or wheels is None:
+        yield outer
+        return
+    with served_index(wheels) as url:
+        yield url
 
 
 def clean_environment(
@@ -170,6 +178,24 @@ def is_externally_managed(python: Path) -> bool:
     return (Path(stdlib) / "EXTERNALLY-MANAGED").is_file()
 
 
+def template_files(destination: Path) -> Path:
+    """Copy the template's files as a fresh clone has them (tracked and untracked, not ignored)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return destination
+
+
 def readme_command(kind: str) -> str:
     """The quick-start command of README.md that runs `nox -s demo` or `nox -s lint tests`."""
     session = {"demo": "nox -s demo", "tests": "nox -s lint tests"}[kind]
@@ -206,13 +232,16 @@ def main(arguments: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--python", required=True, help="the Python alone on PATH")
     parser.add_argument("--readme", choices=["demo", "tests"], help="run README.md's command")
-    parser.add_argument("command", nargs="*", help="the command, after --")
+    parser.add_argument("command", nargs="*", help="the command (with --readme: its arguments)")
     options = parser.parse_args(arguments)
     found = shutil.which(options.python)
     if found is None:
         parser.error(f"no Python {options.python!r} here")
     python = Path(found)
-    command = ["bash", "-c", readme_command(options.readme)] if options.readme else options.command
+    command = options.command
+    if options.readme:  # arguments after -- go to the README's command, after its own --
+        extra = f" -- {shlex.join(options.command)}" if options.command else ""
+        command = ["bash", "-c", readme_command(options.readme) + extra]
     if not command:
         parser.error("give --readme KIND or a command after --")
     with tempfile.TemporaryDirectory(prefix="clean-home-") as home, torch_cpu_index() as index:

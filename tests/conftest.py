@@ -14,15 +14,36 @@ TEMPLATE = Path(__file__).resolve().parents[1]
 Bake = Callable[..., Path]
 
 
+SLOW_TIER = "the slow tier: `nox -s tests -- --slow` runs it, as CI does"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--slow",
+        action="store_true",
+        help="also run the slow tier: clean machines for every Python, services, screenshots",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "slow: minutes long; CI runs it (deselect with -m 'not slow' while iterating)"
+        "markers",
+        "slow: minutes long, or needs a service (SLURM, PostgreSQL, Chromium): runs with --slow",
     )
     config.addinivalue_line(
         "markers",
         "alone: runs after the others, one at a time (its daemons keep deadlines that other "
         "tests' load would make it miss); `nox -s tests` runs these last",
     )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without --slow, the slow tier's tests skip, saying how to run them."""
+    if config.getoption("--slow"):
+        return
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.skip(reason=SLOW_TIER))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -44,6 +65,8 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         "PRE_COMMIT_HOME": home / "pre-commit",
         "COOKIECUTTER_CONFIG": config,
         "TMPDIR": home / "tmp",
+        # A test that needs another Python finds it here or skips; uv never fetches one for it.
+        "UV_PYTHON_DOWNLOADS": "never",
     }.items():
         patch.setenv(name, str(value))
     yield home

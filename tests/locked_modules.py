@@ -6,7 +6,8 @@ not installed, so their import names are written into the hook, between the mark
 `nox -s import_names` (which `nox -s locks` runs after recompiling): in an environment holding the
 Linux CPU locks, each locked distribution's top-level modules, as importlib.metadata lists them. A
 locked distribution not installed there (CUDA or macOS wheels) stands in by its own name, with `_`
-for `-`. tests/test_answers.py checks that the hook is in step with the locks.
+for `-`, and so do the CUDA wheels, whatever is installed. tests/test_answers.py checks that the
+hook is in step with the locks.
 
 python tests/locked_modules.py    rewrite the hook's table
 """
@@ -22,6 +23,7 @@ HOOK = ROOT / "hooks" / "pre_gen_project.py"
 LOCKS = ROOT / "{{cookiecutter.project_slug}}" / "locks"
 BEGIN = "# BEGIN LOCKED MODULES (written by `nox -s import_names`; do not edit)\n"
 END = "# END LOCKED MODULES\n"
+CUDA_ONLY_PREFIXES = ("nvidia-", "cuda-", "triton")  # as the baked project's locks.py has them
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==", re.MULTILINE)
 
 
@@ -44,7 +46,14 @@ def import_names() -> list[str]:
             modules_of.setdefault(canonical(distribution), set()).add(module)
     names: set[str] = set()
     for distribution in locked_distributions():
-        names |= modules_of.get(distribution, {distribution.replace("-", "_")})
+        stand_in = {distribution.replace("-", "_")}
+        # Which CUDA wheels an environment holds depends on its Python (a CPU lock that falls back
+        # to PyPI's torch has them): they stand in by their names whatever is installed, so the
+        # table is the same from any Python's environment.
+        if distribution.startswith(CUDA_ONLY_PREFIXES):
+            names |= stand_in
+        else:
+            names |= modules_of.get(distribution, stand_in)
     # Only an identifier can be chosen as a package name; private modules (_yaml) cannot.
     return sorted(name for name in names if name.isidentifier() and not name.startswith("_"))
 

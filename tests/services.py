@@ -193,9 +193,13 @@ class PostgresServer:
         self.data = self.folder / "data"
         if self.as_root:
             shutil.chown(self.folder, "postgres", "postgres")
+        # runuser is in /usr/sbin, often not on a user's PATH even as root.
+        self.runuser = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin")
+        if self.as_root and self.runuser is None:
+            missing("runuser (to run PostgreSQL as its own user)", "util-linux")
 
     def _run(self, *command: str) -> None:
-        prefix = ["runuser", "-u", "postgres", "--"] if self.as_root else []
+        prefix = [str(self.runuser), "-u", "postgres", "--"] if self.as_root else []
         result = subprocess.run([*prefix, *command], capture_output=True, text=True, timeout=120)
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed: {result.stdout}{result.stderr}")

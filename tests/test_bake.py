@@ -128,6 +128,7 @@ DEFAULT_FILES = {
     "src/digit_classifier/infra/run_recorder.py",
     "src/digit_classifier/infra/runs.py",
     "src/digit_classifier/infra/runs_table.py",
+    "src/digit_classifier/infra/slow_start.py",
     "src/digit_classifier/infra/sweep.py",
     "src/digit_classifier/infra/torch_index.py",
     "src/digit_classifier/infra/trainer_values.py",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -22,8 +22,9 @@ from clean_machine import (
     is_externally_managed,
     readme_command,
     run_clean,
+    template_files,
 )
-from conftest import TEMPLATE, Bake
+from conftest import Bake
 from options import CHOICES, ci_workflow_combinations
 
 DOCUMENTED_TEST_ACCURACY = 0.95  # what README.md promises for the demo
@@ -66,24 +67,6 @@ def debian_python() -> Path:
     return python
 
 
-def fresh_clone(destination: Path) -> Path:
-    """The template's files as a fresh clone has them: tracked and untracked, not ignored."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=TEMPLATE,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    for name in filter(None, listed.split("\0")):
-        source = TEMPLATE / name
-        if source.is_file():
-            target = destination / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    return destination
-
-
 def test_the_template_offers_every_python_from_3_11_to_3_13() -> None:
     # The clean-machine tests below try every answer; a new answer needs no new code here.
     assert set(CHOICES["python_version"]) >= {"3.11", "3.12", "3.13"}
@@ -92,7 +75,7 @@ def test_the_template_offers_every_python_from_3_11_to_3_13() -> None:
 def run_demo(
     python: Path, tmp_path: Path, index_url: str | None, download_caches: dict[str, str]
 ) -> str:
-    clone = fresh_clone(tmp_path / "clone")
+    clone = template_files(tmp_path / "clone")
     result = run_clean(
         ["bash", "-c", readme_command("demo")],
         python,
@@ -161,12 +144,18 @@ def test_a_bakes_ci_workflow_passes_on_a_clean_machine(
     github_path, github_env = tmp_path / "github_path", tmp_path / "github_env"
     github_path.touch()
     github_env.touch()
+    # What actions/setup-python puts first on PATH: the interpreter as `python` and `python3` too
+    # (Debian's own folder has no `python`).
+    setup_python = tmp_path / "setup-python"
+    setup_python.mkdir()
+    for name in ("python", "python3", f"python{version}"):
+        (setup_python / name).symlink_to(python)
     outputs = []
     try:
         for script in ci_steps(project):
             extra = {**download_caches, "CI": "true"}
             extra.update(line.partition("=")[::2] for line in github_env.read_text().splitlines())
-            folders = [*reversed(github_path.read_text().split()), str(python.parent)]
+            folders = [*reversed(github_path.read_text().split()), str(setup_python)]
             extra["GITHUB_PATH"], extra["GITHUB_ENV"] = str(github_path), str(github_env)
             command = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script]
             # The step's PATH: GITHUB_PATH's folders first, as the runner puts them.
@@ -197,7 +186,8 @@ def test_a_bakes_ci_workflow_passes_on_a_clean_machine(
 def test_an_unreachable_cpu_index_fails_in_seconds_naming_the_way_around(
     bake: Bake, tmp_path: Path, unreachable: str
 ) -> None:
-    project = bake(python_version="3.11")
+    # The running Python's bake: its virtualenvs are made from the interpreter at hand.
+    project = bake(python_version="{}.{}".format(*sys.version_info[:2]))
     python = Path(shutil.which("python") or "python")  # the venv of these tests, with nox and uv
     start = time.monotonic()
     result = run_clean(

@@ -27,7 +27,9 @@ def test_guide_options_table_matches_cookiecutter_json() -> None:
 def test_readme_quick_start_commands_are_the_ones_ci_runs() -> None:
     ci = (TEMPLATE / ".ci" / "run").read_text()
     # .ci/run takes the README's test command itself, and runs it on a clean machine.
-    assert "python3 tests/clean_machine.py --python /usr/bin/python3 --readme tests" in ci
+    assert "python3 tests/clean_machine.py --python /usr/bin/python3 --readme tests -- --slow" in ci
+    # and both of the README's commands again in a fresh Debian 13 (tests/fresh_debian.py).
+    assert "python3 tests/fresh_debian.py --root /var/tmp/fsdl-debian13 demo tests" in ci
     assert readme_command("tests").endswith(".venv/bin/nox -s lint tests")
     assert readme_command("demo").endswith(".venv/bin/nox -s demo")
     for kind in ("tests", "demo"):
@@ -155,3 +157,19 @@ def test_the_guides_package_count_of_a_cpu_sync_is_that_of_the_locks() -> None:
         if (match := re.match(r"([A-Za-z0-9._-]+)==", line))
     }
     assert int(claimed) == len(names)
+
+
+def test_the_readme_names_every_make_target_and_nox_session_of_a_bake(bake: Bake) -> None:
+    project = bake()
+    (row,) = (
+        line
+        for line in (TEMPLATE / "README.md").read_text().splitlines()
+        if line.startswith("| `noxfile.py`, `Makefile` |")
+    )
+    makefile = (project / "Makefile").read_text()
+    (phony,) = re.findall(r"^\.PHONY: (.*)$", makefile, re.MULTILINE)
+    named_targets = set(re.findall(r"`make ([\w-]+)`", row))
+    assert named_targets == set(phony.split())
+    noxfile = (project / "noxfile.py").read_text()
+    sessions = set(re.findall(r"^@nox\.session.*\ndef (\w+)\(", noxfile, re.MULTILINE))
+    assert sessions <= set(re.findall(r"`(\w+)`", row)), sessions

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import urllib.request
 import venv
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
@@ -27,10 +28,13 @@ from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 from baked_nox import calls, recording_command, run_nox
-from conftest import Bake
+from clean_machine import served_index
+from conftest import TEMPLATE, Bake
 from options import CHOICES
+from stand_in_torch import stand_in_torch_wheel
 
 RUNNING_PYTHON = "{}.{}".format(*sys.version_info[:2])
+DEFAULT_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
 
 def pipless_python(folder: Path) -> Path:
@@ -68,13 +72,51 @@ def append(path: Path, text: str) -> None:
     path.write_text(path.read_text() + text)
 
 
-@pytest.mark.parametrize("python", ["3.11", "3.12"], ids=["cpu-build", "fallback"])
+SHIPPED = TEMPLATE / "{{cookiecutter.project_slug}}" / "locks"
+CPU_BUILD_PYTHON = next(
+    version
+    for version in CHOICES["python_version"]
+    if not (SHIPPED / f"py{version}" / "prod-cpu.txt").read_text().startswith("# CPU lock fallback")
+)
+FALLBACK_PYTHON = next(v for v in CHOICES["python_version"] if v != CPU_BUILD_PYTHON)
+
+
+@pytest.fixture
+def cpu_index(
+    request: pytest.FixtureRequest, index_url: str | None, tmp_path: Path
+) -> Iterator[str]:
+    """The CPU index the recompile resolves against: for the CPU build, one listing torch's real
+    wheel (the loopback mirror, else torch's own index where it answers); for the fallback, a mirror
+    listing torch for another Python only, so the fallback stays a fallback on any machine."""
+    if request.param == "fallback":
+        with served_index(
+            stand_in_torch_wheel(tmp_path / "wheels", CPU_BUILD_PYTHON).parent
+        ) as url:
+            assert url is not None
+            yield url
+        return
+    url = index_url or DEFAULT_CPU_INDEX
+    try:
+        urllib.request.urlopen(f"{url}/torch/", timeout=10).close()
+    except OSError as error:
+        message = f"torch's CPU index {url} cannot be reached here ({error}), nor a local wheel"
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    yield url
+
+
+@pytest.mark.parametrize(
+    ("python", "cpu_index"),
+    [(CPU_BUILD_PYTHON, "cpu-build"), (FALLBACK_PYTHON, "fallback")],
+    ids=["cpu-build", "fallback"],
+    indirect=["cpu_index"],
+)
 def test_recompiling_the_shipped_locks_without_upgrading_changes_nothing(
-    bake: Bake, index_url: str | None, python: str
+    bake: Bake, cpu_index: str, python: str
 ) -> None:
     project = bake(python_version=python)
-    # torch's CPU build from the loopback mirror of its index (or its real index where none is set).
-    variables = {"TORCH_CPU_INDEX_URL": index_url} if index_url else {}
+    variables = {"TORCH_CPU_INDEX_URL": cpu_index}
     result = run_nox(project, "--no-venv", "-s", "lock", variables=variables)
     assert result.returncode == 0, result.stdout[-3000:]
     diff = subprocess.run(
@@ -149,11 +191,24 @@ def test_sync_refuses_a_python_that_matches_neither_target(bake: Bake, tmp_path:
 LINUX_LOCKS = "requirements/dev.txt requirements/sweep.txt requirements/tensorboard.txt"
 
 
+def cpu_source(project: Path, argument: str) -> str:
+    """`argument` and a space where the bake's CPU lock pins torch's CPU build (which needs torch's
+    index); nothing for a fallback lock (PyPI's torch; test_cpu_fallback.py covers its move)."""
+    lock = (project / "requirements" / "prod-cpu.txt").read_text()
+    return "" if lock.startswith("# CPU lock fallback") else f"{argument} "
+
+
+def installs(tools: Path, name: str) -> list[str]:
+    """The calls of a recording installer, without the CPU lock's resolution that a fallback lock
+    asks of uv first (the recording uv writes no lock, so the fallback stays)."""
+    return [call for call in calls(tools / name) if not call.startswith("pip compile ")]
+
+
 @pytest.mark.parametrize(
     ("target", "arguments"),
     [
         ("gpu", f"requirements/prod.txt {LINUX_LOCKS}"),
-        ("cpu", f"--find-links=/wheels requirements/prod-cpu.txt {LINUX_LOCKS}"),
+        ("cpu", f"requirements/prod-cpu.txt {LINUX_LOCKS}"),
     ],
 )
 def test_sync_installs_the_targets_locks_with_uv_saying_what_changes(
@@ -165,7 +220,16 @@ def test_sync_installs_the_targets_locks_with_uv_saying_what_changes(
     python = python_bin / "python"
     result = run_sync(project, python_bin, tools, "--", target, TORCH_CPU_FIND_LINKS="/wheels")
     assert result.returncode == 0, result.stdout[-3000:]
-    assert calls(tools / "uv") == [
+    if target == "cpu":
+        arguments = cpu_source(project, "--find-links=/wheels") + arguments
+    # Said before the installer's silent minutes: what it installs, and torch's size.
+    cpu_build = "--find-links" in arguments
+    torch = "the CPU build, about 190 MB" if cpu_build else "with "
+    assert re.search(
+        rf"installing \d+ locked packages, hash-checked; torch is the largest \({re.escape(torch)}",
+        result.stdout,
+    ), result.stdout[-3000:]
+    assert installs(tools, "uv") == [
         f"pip sync --python={python} --require-hashes {arguments}",
         f"pip install --python={python} --no-deps --no-build-isolation --editable .",
     ]
@@ -184,9 +248,10 @@ def test_sync_falls_back_to_pip_sync_and_says_when_it_stops_part_way(
     python_bin = pipless_python(tmp_path / "venv")
     python = python_bin / "python"
     result = run_sync(project, python_bin, tools, "--", "cpu", TORCH_CPU_FIND_LINKS="/wheels")
+    pip_args = cpu_source(project, " --pip-args=--find-links=/wheels").rstrip()
     assert calls(tools / "pip-sync") == [
         f"--python-executable={python} requirements/prod-cpu.txt requirements/dev.txt "
-        "requirements/sweep.txt --pip-args=--find-links=/wheels"
+        f"requirements/sweep.txt{pip_args}"
     ]
     # The project itself is installed next, with pip, which this virtualenv lacks.
     assert result.returncode == 1

@@ -27,6 +27,9 @@ from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+# A real service: the slow tier (conftest.SLOW_TIER).
+pytestmark = pytest.mark.slow
+
 PACKAGE = "digit_classifier"
 BROWSER_PACKAGES = {"chromium": "chromium", "chromedriver": "chromium-driver"}  # command: package
 # matplotlib's first two line colours (training and validation loss) and the top of viridis (the

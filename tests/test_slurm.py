@@ -23,7 +23,7 @@ from cookiecutter.main import cookiecutter  # type: ignore[import-untyped]  # no
 from services import SlurmCluster, run_environment, start_slurm, wait_until
 
 # The jobs' deadlines (a first checkpoint within minutes) hold on a machine left to them.
-pytestmark = pytest.mark.alone
+pytestmark = [pytest.mark.alone, pytest.mark.slow]
 
 PACKAGE = "digit_classifier"
 SLUG = "digit-classifier"

@@ -15,6 +15,9 @@ from conftest import TEMPLATE
 from cookiecutter.main import cookiecutter  # type: ignore[import-untyped]  # no type hints
 from services import PostgresServer, run_environment, start_postgres
 
+# A real service: the slow tier (conftest.SLOW_TIER).
+pytestmark = pytest.mark.slow
+
 WORKERS = 2
 TRIALS_PER_WORKER = 3
 CHANNELS = {"values": [8, 16]}

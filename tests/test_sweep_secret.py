@@ -24,6 +24,9 @@ from cookiecutter.main import cookiecutter  # type: ignore[import-untyped]  # no
 from services import PostgresServer, run_environment, start_postgres
 from test_sweep_postgres import CHANNELS, space_file
 
+# A real service: the slow tier (conftest.SLOW_TIER).
+pytestmark = pytest.mark.slow
+
 PASSWORD = f"pw-{secrets.token_hex(12)}"
 
 

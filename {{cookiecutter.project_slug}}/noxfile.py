@@ -179,6 +179,16 @@ def checked_locks(session: nox.Session, target: str | None) -> list[Path]:
         session.error(str(error))
 
 
+def with_cpu_lock_moved(
+    session: nox.Session, lock_files: list[Path], *, dry_run: bool = False
+) -> list[Path]:
+    """`lock_files`, with a fallback prod-cpu.txt moved to torch's CPU build (cpu_lock_to_install)."""
+    return [
+        cpu_lock_to_install(session, dry_run=dry_run) if lock.name == "prod-cpu.txt" else lock
+        for lock in lock_files
+    ]
+
+
 def torch_source(session: nox.Session, lock_files: list[Path], installer: str) -> list[str]:
     """The installer's arguments that find torch's CPU build, if a lock pins it; [] otherwise."""
     if not any(torch_index.pins_cpu_torch(lock) for lock in lock_files):
@@ -210,10 +220,11 @@ def install_locked(session: nox.Session) -> None:
     problem = machine_problem(str(Path(session.bin) / "python"), target)
     if problem:
         session.error(problem)
-    lock_files = checked_locks(session, target)
+    lock_files = with_cpu_lock_moved(session, checked_locks(session, target))
     installer = "uv" if session.venv_backend == "uv" else "pip"
     source = torch_source(session, lock_files, installer)
     arguments = [f"--requirement={lock}" for lock in lock_files]
+    session.log(torch_index.install_notice(lock_files))
     session.install("--require-hashes", "--no-deps", *source, *arguments)
     session.install(*EDITABLE_INSTALL)
 
@@ -235,14 +246,19 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", "--numprocesses=auto", "--dist=load", *session.posargs)
 
 
-def compile_locks(session: nox.Session, *upgrade: str) -> None:
-    common = [
+def compile_options(*upgrade: str) -> list[str]:
+    """uv pip compile's options shared by every lock."""
+    return [
         f"--python-version={PYTHON}",
         "--generate-hashes",
         "--quiet",
         "--custom-compile-command=nox -s lock",
         *upgrade,
     ]
+
+
+def compile_locks(session: nox.Session, *upgrade: str) -> None:
+    common = compile_options(*upgrade)
     linux = [f"--python-platform={LINUX_PLATFORM}", *common]
     sources = locks.source_files(REQUIREMENTS)
     with session.chdir(REQUIREMENTS):
@@ -265,14 +281,10 @@ def compile_locks(session: nox.Session, *upgrade: str) -> None:
     compile_cpu_lock(session, linux)
 
 
-def compile_cpu_lock(session: nox.Session, options: list[str]) -> None:
-    """prod-cpu.txt: prod.txt's pins with torch's CPU build, which needs no CUDA wheels.
-
-    Compiled last, where the CPU wheels may be out of reach, and written aside first, so a failed
-    CPU resolution never replaces a good lock. Where the CPU build cannot be resolved and there is no
-    good CPU lock, the lock falls back to prod.txt's pins (PyPI's torch runs on a CPU too), marked so.
-    """
-    cpu_lock, candidate = REQUIREMENTS / "prod-cpu.txt", REQUIREMENTS / "prod-cpu.txt.new"
+def resolve_cpu_lock(session: nox.Session, options: list[str]) -> tuple[Path | None, str]:
+    """prod.txt's pins with torch's CPU build, written aside (prod-cpu.txt.new): its path, or None
+    and why it could not be resolved (the index out of reach, no CPU wheel for this Python)."""
+    candidate = REQUIREMENTS / "prod-cpu.txt.new"
     try:
         torch_index.check_reachable()
         with session.chdir(REQUIREMENTS):
@@ -287,20 +299,35 @@ def compile_cpu_lock(session: nox.Session, options: list[str]) -> None:
                 *options,
                 *torch_index.source_arguments("uv"),
             )
+        if not candidate.is_file():
+            raise CommandFailed("uv wrote no lock")
         cpu_pins = candidate.read_text()
         leaked = [
             line.split("==")[0]
             for line in cpu_pins.splitlines()
             if line.startswith(locks.CUDA_ONLY_PREFIXES)
         ]
+        if "+cpu " in cpu_pins and not leaked:
+            return candidate, ""
         reason = f"it would install {', '.join(leaked) or 'the CUDA build'}"
-        resolved = "+cpu " in cpu_pins and not leaked
     except (torch_index.UnreachableIndex, CommandFailed) as error:
-        reason, resolved = str(error) or "the resolution failed", False
-    if resolved:
+        reason = str(error) or "the resolution failed"
+    candidate.unlink(missing_ok=True)
+    return None, reason
+
+
+def compile_cpu_lock(session: nox.Session, options: list[str]) -> None:
+    """prod-cpu.txt: prod.txt's pins with torch's CPU build, which needs no CUDA wheels.
+
+    Compiled last, where the CPU wheels may be out of reach, and written aside first, so a failed
+    CPU resolution never replaces a good lock. Where the CPU build cannot be resolved and there is no
+    good CPU lock, the lock falls back to prod.txt's pins (PyPI's torch runs on a CPU too), marked so.
+    """
+    cpu_lock = REQUIREMENTS / "prod-cpu.txt"
+    candidate, reason = resolve_cpu_lock(session, options)
+    if candidate is not None:
         candidate.replace(cpu_lock)
         return
-    candidate.unlink(missing_ok=True)
     if cpu_lock.exists() and not locks.is_cpu_fallback(cpu_lock):
         session.error(
             f"the CPU lock did not get the CPU build of torch ({reason}); {cpu_lock} is "
@@ -315,6 +342,58 @@ def compile_cpu_lock(session: nox.Session, options: list[str]) -> None:
         + (REQUIREMENTS / "prod.txt").read_text()
     )
     session.warn(f"{cpu_lock} falls back to prod.txt's pins: {reason}")
+
+
+def cpu_lock_to_install(session: nox.Session, *, dry_run: bool = False) -> Path:
+    """prod-cpu.txt, moved first to torch's CPU build where it is the fallback (PyPI's torch and its
+    CUDA wheels, gigabytes a CPU machine does not need) and that build can be resolved here.
+
+    The move is `nox -s lock`'s own, and is said; a dry run resolves aside and returns that file
+    instead, for its plan. With torch's CPU index out of reach, the install stops, saying what it
+    would download, unless ALLOW_CUDA_WHEELS=1 asks for it anyway.
+    """
+    cpu_lock = REQUIREMENTS / "prod-cpu.txt"
+    if not locks.is_cpu_fallback(cpu_lock):
+        return cpu_lock
+    cuda = sorted(
+        name for name in locks.read_lock(cpu_lock) if name.startswith(locks.CUDA_ONLY_PREFIXES)
+    )
+    downloads = (
+        f"PyPI's torch and {len(cuda)} CUDA packages ({', '.join(cuda[:2])}, ...): several GB "
+        "that a CPU machine does not use"
+    )
+    try:
+        torch_index.check_reachable()
+    except torch_index.UnreachableIndex as error:
+        if os.environ.get("ALLOW_CUDA_WHEELS") == "1":
+            session.warn(
+                f"{cpu_lock} is the fallback: installing {downloads} (ALLOW_CUDA_WHEELS=1)"
+            )
+            return cpu_lock
+        session.error(
+            f"{cpu_lock} is the fallback lock, which would install {downloads}; moving it to "
+            f"torch's CPU build needs torch's CPU index: {error}. Or set ALLOW_CUDA_WHEELS=1 to "
+            "install the CUDA build anyway"
+        )
+    session.log(
+        f"{cpu_lock} is the fallback lock ({downloads}): moving it to torch's CPU build from "
+        f"{os.environ.get('TORCH_CPU_FIND_LINKS') or torch_index.index_url()} first, as "
+        "`nox -s lock` does (uv resolves prod.in, about 10-30 s)"
+    )
+    candidate, reason = resolve_cpu_lock(
+        session, [f"--python-platform={LINUX_PLATFORM}", *compile_options()]
+    )
+    if candidate is None:
+        session.warn(f"torch's CPU build could not be resolved ({reason}): installing {downloads}")
+        return cpu_lock
+    if dry_run:
+        session.log(
+            f"a sync would first rewrite {cpu_lock} with torch's CPU build; planned with it"
+        )
+        return candidate
+    candidate.replace(cpu_lock)
+    session.log(f"{cpu_lock} now pins torch's CPU build and no CUDA packages: commit it")
+    return cpu_lock
 
 
 @nox.session(venv_backend="none")
@@ -354,10 +433,14 @@ def sync(session: nox.Session) -> None:
             f"neither uv nor pip-sync is installed beside {python}: "
             "python -m pip install --require-hashes --no-deps -r requirements/dev.txt"
         )
+    dry_run = "--dry-run" in flags
+    lock_files = with_cpu_lock_moved(session, lock_files, dry_run=dry_run)
     source = torch_source(session, lock_files, "uv" if uv else "pip")
-    say_what_changes(session, python, lock_files)
-    if "--dry-run" in flags:
+    say_what_changes(session, python, lock_files, every_name=dry_run)
+    if dry_run:
+        (REQUIREMENTS / "prod-cpu.txt.new").unlink(missing_ok=True)
         return
+    session.log(torch_index.install_notice(lock_files))
     try:
         if uv:
             python_option = f"--python={python}"
@@ -385,8 +468,11 @@ def installer_beside(python: str, name: str) -> str | None:
     return str(beside) if beside.is_file() else shutil.which(name)
 
 
-def say_what_changes(session: nox.Session, python: str, lock_files: list[Path]) -> None:
-    """Log how many packages the sync removes, installs and changes, naming them when few."""
+def say_what_changes(
+    session: nox.Session, python: str, lock_files: list[Path], every_name: bool = False
+) -> None:
+    """Log how many packages the sync removes, installs and changes, naming them when few (or
+    always, for a dry run)."""
     installed: dict[str, str] = {
         canonicalize_name(name): version
         for name, version in json.loads(interpreter_says(python, INSTALLED_PROBE)).items()
@@ -403,7 +489,7 @@ def say_what_changes(session: nox.Session, python: str, lock_files: list[Path]) 
         ),
     }
     for verb, names in changes.items():
-        listed = f": {', '.join(names)}" if names and len(names) <= 20 else ""
+        listed = f": {', '.join(names)}" if names and (every_name or len(names) <= 20) else ""
         session.log(f"sync will {verb} {len(names)} packages in {python}{listed}")
 
 

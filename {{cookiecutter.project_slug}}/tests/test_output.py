@@ -6,11 +6,18 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }}.infra.slow_start import notice_if_slow
 
 # How Python (and Lightning, which drops the category) prints a warning: "path/file.py:12: ...".
 WARNING_LINE = re.compile(r"\.py:\d+: ")
 ADVERTISEMENT = re.compile(r"Tip:|litlogger|litmodels")
+# Lightning's list of devices this machine lacks.
+ABSENT_DEVICE = re.compile(r"[GT]PU available: False")
 # Some of Lightning's advice depends on the core count (more loader workers, above two cores): the
 # process is told it has eight, as a laptop or a GPU box has, whatever runs the tests.
 EIGHT_CORES = """import os
@@ -32,5 +39,18 @@ def test_a_debug_fit_prints_no_warning_and_no_advertisement(in_tmp_dir: Path) ->
     lines = (result.stdout + result.stderr).splitlines()
     assert [line for line in lines if WARNING_LINE.search(line)] == []
     assert [line for line in lines if ADVERTISEMENT.search(line)] == []
+    assert [line for line in lines if ABSENT_DEVICE.search(line)] == []
     # What it did is still there: the bar with its live loss, and the validation accuracy.
     assert any("loss=" in line and "val/acc=" in line for line in lines), lines
+
+
+def test_a_slow_start_says_what_it_is_doing_and_a_quick_one_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with notice_if_slow("Loading torch...", after=0.05):
+        time.sleep(0.5)
+    assert capsys.readouterr().err == "Loading torch...\n"
+    with notice_if_slow("Loading torch...", after=5):
+        pass
+    time.sleep(0.1)
+    assert capsys.readouterr().err == ""

@@ -32,6 +32,8 @@ class Classifier(LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.net = ConvNet(num_classes, channels, hidden)
+        # One input of the data's shape: the model summary shows real FLOPs and sizes, not 0.
+        self.example_input_array = torch.zeros(1, 1, 8, 8)
         self.learning_rate: float = learning_rate
         self.weight_decay = weight_decay
 

@@ -30,6 +30,8 @@ class Regressor(LightningModule):
             nn.ReLU(),
             nn.Linear(hidden, 1),
         )
+        # One input of the data's shape: the model summary shows real FLOPs and sizes, not 0.
+        self.example_input_array = torch.zeros(1, features)
         self.learning_rate: float = learning_rate
         self.weight_decay = weight_decay
 

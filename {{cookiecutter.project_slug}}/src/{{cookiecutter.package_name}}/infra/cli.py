@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from {{ cookiecutter.package_name }}.infra import presets, quiet, runs_table
+from {{ cookiecutter.package_name }}.infra import presets, quiet, runs_table, slow_start
 from {{ cookiecutter.package_name }}.infra.command_parser import CommandParser
 from {{ cookiecutter.package_name }}.infra.errors import Refusal, reported
 from {{ cookiecutter.package_name }}.infra.program import PROG, SUBCOMMANDS
@@ -40,9 +40,13 @@ def print_presets(args: list[str]) -> None:
 
 def run_lightning(args: list[str]) -> None:
     """fit, validate, test or predict: LightningCLI with the project's settings (training.py)."""
-    import torch
+    with slow_start.notice_if_slow(
+        "Loading torch and Lightning (the first start after an install reads and compiles them: "
+        "up to a minute or two)..."
+    ):
+        import torch
 
-    from {{ cookiecutter.package_name }}.infra.training import build
+        from {{ cookiecutter.package_name }}.infra.training import build
 
     build(args)
     # Under torchrun or srun the process group outlives fit; left to the interpreter's exit, its

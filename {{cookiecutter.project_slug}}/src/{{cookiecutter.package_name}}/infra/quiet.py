@@ -12,6 +12,9 @@ ADVERTISEMENTS = (
     "💡 Tip: For seamless cloud logging and experiment tracking",
     "💡 Tip: For seamless cloud uploads and versioning",
 )
+# Lightning's device lines on a machine without the device: nothing a user of it can act on (the
+# line of a GPU that is there, used or not, still shows).
+NO_DEVICE_LINES = ("GPU available: False, used: False", "TPU available: False, using: 0")
 # Where Lightning logs them: rank_zero_info of fabric or of pytorch, whichever set it up.
 RANK_ZERO_LOGGERS = (
     "lightning.pytorch.utilities.rank_zero",
@@ -43,7 +46,7 @@ def drop(logger_name: str, prefixes: tuple[str, ...]) -> None:
 def install() -> None:
     """Drop the known-harmless messages in this process (idempotent)."""
     for name in RANK_ZERO_LOGGERS:
-        drop(name, ADVERTISEMENTS)
+        drop(name, ADVERTISEMENTS + NO_DEVICE_LINES)
     drop("mlflow.store.db.utils", MLFLOW_STORE_NOTES)
     # The command line reaches LightningCLI as `args` after presets are expanded; its warning about
     # `args` beside sys.argv is for callers that pass unrelated arguments, which is not the case here.

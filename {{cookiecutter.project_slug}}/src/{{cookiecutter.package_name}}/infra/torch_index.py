@@ -11,11 +11,14 @@ answers: an index that cannot be reached would otherwise cost minutes of retries
 from __future__ import annotations
 
 import os
+import re
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 DEFAULT_INDEX = "https://download.pytorch.org/whl/cpu"
+PINNED_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==", re.MULTILINE)
+CUDA_PACKAGES = re.compile(r"^(nvidia|cuda)[-_]|^triton$", re.IGNORECASE)
 PROBE_SECONDS = 10
 
 
@@ -60,3 +63,15 @@ def source_arguments(installer: str) -> list[str]:
         return [f"--find-links={wheels}"]
     across = ["--index-strategy=unsafe-best-match"] if installer == "uv" else []
     return [f"--extra-index-url={index_url()}", *across]
+
+
+def install_notice(lock_files: list[Path]) -> str:
+    """What installing `lock_files` is about to do and roughly how long it takes: installers print
+    nothing while they download, and torch alone is hundreds of MB."""
+    names = {name.lower() for lock in lock_files for name in PINNED_NAME.findall(lock.read_text())}
+    cuda = [name for name in names if CUDA_PACKAGES.search(name)]
+    torch = f"with {len(cuda)} CUDA packages, several GB" if cuda else "the CPU build, about 190 MB"
+    return (
+        f"installing {len(names)} locked packages, hash-checked; torch is the largest ({torch}): "
+        "a first install downloads them (a minute or more), later ones take seconds from the cache"
+    )
