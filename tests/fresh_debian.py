@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from clean_machine import readme_command, template_files
+from clean_machine import ROOT, readme_command, template_files
 
 SUITE = "trixie"
 PACKAGES = "python3,python3-venv,git,ca-certificates"
@@ -65,10 +65,18 @@ def bootstrap(root: Path) -> None:
 
 
 def place_clone(root: Path) -> None:
-    """A fresh clone of the template (its tracked and untracked, not ignored files) in the home."""
+    """A fresh clone of the template in the user's home, with the working tree's changes committed
+    on top (tracked and untracked files, not ignored; from a clean checkout, as CI's, there are
+    none): the template's tests read its git history, as a user's clone has it."""
     clone = root / CLONE.relative_to("/")
     shutil.rmtree(clone, ignore_errors=True)
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
     template_files(clone)
+    git = ["git", "-C", str(clone), "-c", "user.name=fresh_debian", "-c", "user.email=ci@localhost"]
+    subprocess.run([*git, "add", "--all"], check=True)
+    changed = subprocess.run([*git, "diff", "--cached", "--quiet"]).returncode != 0
+    if changed:
+        subprocess.run([*git, "commit", "--quiet", "-m", "The working tree"], check=True)
     subprocess.run(["chown", "-R", f"{USER_ID}:{USER_ID}", str(clone)], check=True)
     for name in ("resolv.conf", "hosts"):
         shutil.copy(Path("/etc") / name, root / "etc" / name)

@@ -3,7 +3,9 @@ workflow, and an unreachable CPU index.
 
 No pip configuration, a fresh HOME, one Python alone on PATH, torch's CPU index answered by a mirror
 on loopback. These are the slow tests CI runs; every Python of the template is tried where its
-interpreter is present (on CI, REQUIRE_SERVICES=1 makes a missing one fail instead of skip).
+interpreter is present (on CI, REQUIRE_SERVICES=1 makes a missing one fail instead of skip). The
+README's demo with another Python and another Debian (3.13, trixie) runs in tests/fresh_debian.py,
+which .ci/run runs after this suite.
 """
 
 from __future__ import annotations
@@ -107,16 +109,6 @@ def test_readme_demo_runs_with_an_externally_managed_python3(
     assert "Run directory (logs, config.yaml, checkpoints/):" in output
     page = "reports/digit_classifier/version_0/report.html"
     assert f"Report of runs/digit_classifier/version_0: {page}\n" in output
-
-
-@pytest.mark.slow
-def test_readme_demo_runs_with_python_3_12_alone_on_path(
-    tmp_path: Path, index_url: str | None, download_caches: dict[str, str]
-) -> None:
-    python = interpreter("3.12")
-    output = run_demo(python, tmp_path, index_url, download_caches)
-    assert reported_test_accuracy(output) >= DOCUMENTED_TEST_ACCURACY
-    assert "python_version=3.12" in output
 
 
 def ci_steps(project: Path) -> list[str]:

@@ -15,6 +15,8 @@ import os
 import re
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.request
 import venv
 from collections.abc import Iterator
@@ -360,8 +362,16 @@ def pypi_wheels(name: str, version: str) -> list[tuple[frozenset[Tag], str]]:
         f"https://pypi.org/simple/{name}/",
         headers={"Accept": "application/vnd.pypi.simple.v1+json"},
     )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        files: list[dict[str, Any]] = json.load(response)["files"]
+    files: list[dict[str, Any]] = []
+    for attempt in range(3):  # a lookup that fails once (DNS under load) is not a missing wheel
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                files = json.load(response)["files"]
+            break
+        except urllib.error.URLError:
+            if attempt == 2:
+                raise
+            time.sleep(2)
     wheels = []
     for file in files:
         try:

@@ -325,4 +325,3 @@ def installed_differences(lock_files: Iterable[Path]) -> tuple[int, list[Differe
             if installed is None or Version(installed) != Version(pin.version):
                 differences.append(Difference(name, installed, pin.version, lock.name))
     return len(seen), differences
-
