@@ -31,6 +31,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "slow: minutes long, or needs a service (SLURM, PostgreSQL, Chromium): runs with --slow",
     )
     config.addinivalue_line(
+        "markers", "long: minutes on one worker; started first, while the others share the rest"
+    )
+    config.addinivalue_line(
         "markers",
         "alone: runs after the others, one at a time (its daemons keep deadlines that other "
         "tests' load would make it miss); `nox -s tests` runs these last",
@@ -38,7 +41,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without --slow, the slow tier's tests skip, saying how to run them."""
+    """The long tests first, so that the other workers share the rest meanwhile; without --slow,
+    the slow tier's tests skip, saying how to run them."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)  # a stable sort
     if config.getoption("--slow"):
         return
     for item in items:

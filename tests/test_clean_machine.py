@@ -100,6 +100,7 @@ def reported_test_accuracy(output: str) -> float:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_readme_demo_runs_with_an_externally_managed_python3(
     tmp_path: Path, index_url: str | None, download_caches: dict[str, str]
 ) -> None:
@@ -119,6 +120,7 @@ def ci_steps(project: Path) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.parametrize(
     "combination", ci_workflow_combinations(), ids=lambda answers: answers["python_version"]
 )

@@ -101,6 +101,7 @@ def project(baked: Path) -> Iterator[Path]:
     subprocess.run(["git", "clean", "--quiet", "--force", "-d"], cwd=baked, check=True)
 
 
+@pytest.mark.long
 def test_lint_task_is_green_on_a_fresh_bake_without_an_activated_environment(
     project: Path,
 ) -> None:
