@@ -167,17 +167,6 @@ def find_python(version: str) -> Path | None:
     return next((path for path in candidates if path.is_file()), None)
 
 
-def is_externally_managed(python: Path) -> bool:
-    """Whether `python` refuses pip installs into its own site-packages (PEP 668)."""
-    stdlib = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('stdlib'))"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    return (Path(stdlib) / "EXTERNALLY-MANAGED").is_file()
-
-
 def template_files(destination: Path) -> Path:
     """Copy the template's files as a fresh clone has them (tracked and untracked, not ignored)."""
     listed = subprocess.run(

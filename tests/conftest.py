@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -40,10 +41,24 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def long_tests_first(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
+    """`items` reordered so that each of `workers` pytest-xdist workers starts with its share of the
+    long tests: worksteal hands each worker an equal run of consecutive items at first."""
+    long = [item for item in items if item.get_closest_marker("long")]
+    rest = iter([item for item in items if not item.get_closest_marker("long")])
+    ordered: list[pytest.Item] = []
+    for worker in range(workers):
+        share = long[worker::workers]
+        run = (worker + 1) * len(items) // workers - worker * len(items) // workers
+        ordered += share + list(itertools.islice(rest, max(run - len(share), 0)))
+    return ordered + list(rest)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The long tests first, so that the other workers share the rest meanwhile; without --slow,
-    the slow tier's tests skip, saying how to run them."""
-    items.sort(key=lambda item: item.get_closest_marker("long") is None)  # a stable sort
+    """The long tests first on every worker, so that they run side by side while the rest is
+    shared; without --slow, the slow tier's tests skip, saying how to run them."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    items[:] = long_tests_first(items, workers)
     if config.getoption("--slow"):
         return
     for item in items:

@@ -34,6 +34,7 @@ CLONE = HOME / "fsdl-template"
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 ROOT_CA_BUNDLE = Path("/etc/ssl/host-ca-bundle.crt")  # inside the root
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
+DOCUMENTED_TEST_ACCURACY = 0.95  # what README.md promises for the demo
 
 
 def debian_mirror() -> str:
@@ -83,7 +84,7 @@ def place_clone(root: Path) -> None:
     shutil.copy(HOST_CA_BUNDLE, root / ROOT_CA_BUNDLE.relative_to("/"))
 
 
-def run_as_user(root: Path, command: str) -> int:
+def run_as_user(root: Path, command: str) -> tuple[int, str]:
     """`command` in the root, as the ordinary user, in the clone, with nothing of this machine's
     environment; the root's /proc, /dev and /sys mounted in a private namespace of this command."""
     environment = [
@@ -106,7 +107,31 @@ def run_as_user(root: Path, command: str) -> int:
         ]
     )
     shell = f"mount --make-rprivate / && {mounts} && exec {inside}"
-    return subprocess.run(["unshare", "--mount", "sh", "-c", shell]).returncode
+    process = subprocess.Popen(
+        ["unshare", "--mount", "sh", "-c", shell],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    )
+    assert process.stdout is not None
+    output = []
+    for line in process.stdout:  # shown as it comes, and kept for the checks of its outcome
+        print(line, end="", flush=True)
+        output.append(line)
+    return process.wait(), "".join(output)
+
+
+def demo_problem(output: str) -> str | None:
+    """Why the demo's output breaks README's promise (95% test accuracy, a report), if it does."""
+    accuracy = re.search(r"test/acc\W+([0-9.]+)", output)
+    if accuracy is None or float(accuracy[1]) < DOCUMENTED_TEST_ACCURACY:
+        found = accuracy[1] if accuracy else "none printed"
+        return f"the demo's test accuracy is {found}, under README's {DOCUMENTED_TEST_ACCURACY}"
+    page = "reports/digit_classifier/version_0/report.html"
+    if f"Report of runs/digit_classifier/version_0: {page}" not in output:
+        return f"the demo wrote no {page}"
+    return None
 
 
 def main(arguments: list[str]) -> int:
@@ -121,8 +146,12 @@ def main(arguments: list[str]) -> int:
         command = readme_command(kind)
         print(f"fresh_debian: {SUITE}, as user: {command}", flush=True)
         start = time.monotonic()
-        returncode = run_as_user(options.root, command)
+        returncode, output = run_as_user(options.root, command)
         elapsed = time.monotonic() - start
+        problem = demo_problem(output) if kind == "demo" and returncode == 0 else None
+        if problem:
+            print(f"fresh_debian: {problem}", flush=True)
+            returncode = 1
         timings.append(f"{kind} {elapsed / 60:.1f} min (exit {returncode})")
         print(f"fresh_debian: {kind} took {elapsed:.0f} s, exit {returncode}", flush=True)
         if returncode != 0:
