@@ -4,6 +4,7 @@ so what they prove holds for your model and data too, and they pass unchanged af
 
 - `SmallClassifier` on `BlobsData`: tensor batches `(features, labels)` from the template's
   `GlobalBatchSampler` and `batched_loader`, metrics `val/acc` (the monitored one) and `val/loss`;
+  `BlobsFile` reads the same from a CSV file (`write_blobs`) and gives its data a fingerprint;
 - `DictRegressor` on `LineData`: an ordinary `DataLoader` of dict batches, as most data modules have,
   and a plain `float` learning rate (switching `--model` to it must not carry a checked type over).
 
@@ -13,8 +14,10 @@ easy enough that a few epochs learn it (the tests check that they did).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from jsonargparse.typing import NonNegativeFloat, NonNegativeInt, PositiveInt
@@ -22,6 +25,7 @@ from lightning.pytorch import LightningDataModule, LightningModule
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
+from {{ cookiecutter.package_name }}.infra import fingerprints
 from {{ cookiecutter.package_name }}.infra.loading import GlobalBatchSampler, batched_loader
 
 if TYPE_CHECKING:
@@ -57,8 +61,12 @@ class BlobsData(LightningDataModule):
     def global_batch_size(self) -> int:
         return self.batch_size
 
+    def rows(self) -> tuple[torch.Tensor, ...]:
+        """(features, labels) of every sample."""
+        return blobs(self.seed).tensors
+
     def setup(self, stage: str | None = None) -> None:
-        features, labels = blobs(self.seed).tensors
+        features, labels = self.rows()
         bounds = {"train": (0, 168), "val": (168, 204), "test": (204, SAMPLES)}
         for split, (start, end) in bounds.items():
             self.splits[split] = TensorDataset(features[start:end], labels[start:end])
@@ -81,6 +89,27 @@ class BlobsData(LightningDataModule):
 
     def predict_dataloader(self) -> DataLoader[tuple[torch.Tensor, ...]]:
         return self._loader("test", train=False)
+
+
+def write_blobs(path: Path, seed: int) -> None:
+    """`blobs(seed)` as a CSV file: four features and the label a row."""
+    features, labels = blobs(seed).tensors
+    np.savetxt(path, torch.cat([features, labels[:, None].float()], dim=1).numpy(), delimiter=",")
+
+
+class BlobsFile(BlobsData):
+    """BlobsData read from the CSV file `path` (write_blobs), with a fingerprint of its contents."""
+
+    def __init__(self, path: str, batch_size: PositiveInt = 16, seed: NonNegativeInt = 0) -> None:
+        super().__init__(batch_size, seed)
+        self.path = Path(path)
+
+    def data_fingerprint(self) -> fingerprints.Fingerprint:
+        return fingerprints.files(self.path)
+
+    def rows(self) -> tuple[torch.Tensor, ...]:
+        table = torch.from_numpy(np.loadtxt(self.path, delimiter=",", dtype=np.float32))
+        return table[:, :FEATURES], table[:, FEATURES].long()
 
 
 class SmallClassifier(LightningModule):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import sklearn.datasets
 import torch
 from lightning.pytorch import LightningDataModule
 from jsonargparse.typing import NonNegativeInt, PositiveInt
@@ -10,10 +13,13 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch.utils.data import DataLoader, TensorDataset
 
+from {{ cookiecutter.package_name }}.infra import fingerprints
 from {{ cookiecutter.package_name }}.infra.loading import GlobalBatchSampler, batched_loader
 
 NUM_CLASSES = 10
 IMAGE_SHAPE = (1, 8, 8)
+# The file load_digits reads: scikit-learn ships it.
+DIGITS_FILE = Path(sklearn.datasets.__file__).parent / "data" / "digits.csv.gz"
 
 
 class DigitsDataModule(LightningDataModule):
@@ -49,6 +55,10 @@ class DigitsDataModule(LightningDataModule):
     def global_batch_size(self) -> int:
         """The batch all processes share: the training command checks that they can split it."""
         return self.batch_size
+
+    def data_fingerprint(self) -> fingerprints.Fingerprint:
+        """What identifies the data, for each run's provenance: the contents of the file it reads."""
+        return fingerprints.files(DIGITS_FILE)
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:

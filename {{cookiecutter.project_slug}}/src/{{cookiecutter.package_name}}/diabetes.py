@@ -7,6 +7,9 @@ split, so predicting its mean gives a mean squared error of about 1.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import sklearn.datasets
 import torch
 from jsonargparse.typing import NonNegativeInt, PositiveInt
 from lightning.pytorch import LightningDataModule
@@ -14,7 +17,14 @@ from sklearn.datasets import load_diabetes
 from sklearn.model_selection import train_test_split
 from torch.utils.data import DataLoader, TensorDataset
 
+from {{ cookiecutter.package_name }}.infra import fingerprints
 from {{ cookiecutter.package_name }}.infra.loading import GlobalBatchSampler, batched_loader
+
+# The files load_diabetes reads: scikit-learn ships them.
+DIABETES_FILES = [
+    Path(sklearn.datasets.__file__).parent / "data" / name
+    for name in ("diabetes_data_raw.csv.gz", "diabetes_target.csv.gz")
+]
 
 
 class DiabetesDataModule(LightningDataModule):
@@ -41,6 +51,10 @@ class DiabetesDataModule(LightningDataModule):
     def global_batch_size(self) -> int:
         """The batch all processes share: the training command checks that they can split it."""
         return self.batch_size
+
+    def data_fingerprint(self) -> fingerprints.Fingerprint:
+        """What identifies the data, for each run's provenance: the contents of the files it reads."""
+        return fingerprints.files(*DIABETES_FILES)
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:

@@ -1,6 +1,7 @@
-"""What made a run: the code (git commit, dirty flag, diff), the environment (locks, packages, GPU),
-the configuration and the seed, and the presets and arguments that set it apart from a plain run.
-Saved in the run directory and in the logger's hyperparameters.
+"""What made a run: the code (git commit, dirty flag, diff), the data (its fingerprint, see
+fingerprints.py), the environment (locks, packages, GPU), the configuration and the seed, and the
+presets and arguments that set it apart from a plain run. Saved in the run directory and in the
+logger's hyperparameters.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch
 import yaml
 from lightning.pytorch import Callback, LightningModule, Trainer
 
+from {{ cookiecutter.package_name }}.infra import fingerprints
 from {{ cookiecutter.package_name }}.infra.credentials import masked
 from {{ cookiecutter.package_name }}.infra.resume import flatten
 
@@ -100,6 +102,21 @@ def collect(seed: int | None, config: str, directory: Path) -> dict[str, Any]:
     }
 
 
+def last_data(folder: Path) -> Any:
+    """The `data` section of the newest provenance record in the run folder `folder`: what the run
+    trained on last (a continuation may have been allowed to go on with other data)."""
+    numbered = {
+        int(path.stem.rpartition("-")[2]): path
+        for path in folder.glob("provenance-resume-*.json")
+        if path.stem.rpartition("-")[2].isdigit()
+    }
+    newest = numbered[max(numbered)] if numbered else folder / "provenance.json"
+    try:
+        return json.loads(newest.read_text()).get("data")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def changed_arguments(config: str, plain: str) -> dict[str, Any]:
     """The settings of `config` that differ from `plain`, by dotted name (model.init_args.hidden).
 
@@ -120,6 +137,7 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
     return {
         "git_commit": git.get("commit", "none (not in a git repository with a commit)"),
         "git_dirty": git.get("dirty"),
+        "data": fingerprints.short((record.get("data") or {}).get("fingerprint")),
         "locks_sha256": record["locks_sha256"],
         "config_sha256": record["config_sha256"],
         "seed": record["seed"],
@@ -134,8 +152,11 @@ class RunProvenance(Callback):
 
     A run that continues (`--resume`, a requeued job) keeps the record of how it started, and adds
     provenance-resume-N.json for each continuation. `presets` and `arguments` (changed_arguments)
-    say what set the run apart from a plain one.
+    say what set the run apart from a plain one. `data` is the data's fingerprint
+    (fingerprints.of_data), which the training command reads before the data is set up.
     """
+
+    data: dict[str, Any] | None = None
 
     def __init__(
         self,
@@ -156,6 +177,10 @@ class RunProvenance(Callback):
         if not trainer.is_global_zero or run_directory is None or not trainer.loggers:
             return
         record = collect(self.seed, self.config, Path.cwd())
+        record["data"] = self.data or {
+            "fingerprint": None,
+            "how": "none: not read (a launch that skipped the training command's checks)",
+        }
         if not self.continuing:  # a continuation runs what the run's own config.yaml says
             record.update(presets=self.presets, arguments=self.arguments)
         folder = Path(run_directory)

@@ -6,6 +6,7 @@ STARTED   when it started (local time)
 STATE     finished, stopped (SIGTERM, Ctrl-C, a SLURM requeue), running, or failed (an error, or
           killed: its lock file is left and no live process holds it)
 COMMIT    the git commit it ran, `-dirty` when the tree had uncommitted changes
+DATA      the data's fingerprint, short (fingerprints.py): runs on other data show another one
 EPOCHS    epochs done / the most it would train
 WALL      wall-clock time, its continuations (--resume) included
 BEST      the best value of the metric that picks the best checkpoint (checkpoint.monitor)
@@ -28,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from {{ cookiecutter.package_name }}.infra import defaults, run_record, runs
+from {{ cookiecutter.package_name }}.infra import defaults, fingerprints, run_record, runs
 from {{ cookiecutter.package_name }}.infra.command_parser import CommandParser
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 from {{ cookiecutter.package_name }}.infra.program import PROG
@@ -42,6 +43,7 @@ COLUMNS = (
     "STARTED",
     "STATE",
     "COMMIT",
+    "DATA",
     "EPOCHS",
     "WALL",
     "BEST",
@@ -127,6 +129,14 @@ def commit(provenance: dict[str, Any] | None) -> str:
     return str(git["commit"])[:7] + ("-dirty" if git.get("dirty") else "")
 
 
+def data(provenance: dict[str, Any] | None) -> str:
+    """The data's fingerprint, short: `none` when its data module gives none."""
+    section = provenance.get("data") if provenance else None
+    if not isinstance(section, dict):
+        return UNKNOWN  # a run recorded before provenance had the data
+    return fingerprints.short(section.get("fingerprint")) if section.get("fingerprint") else "none"
+
+
 def epochs(last: dict[str, Any] | None) -> str:
     """Epochs done out of the most the run would train: 3/10."""
     done = number(last.get("epochs")) if last else None
@@ -186,6 +196,7 @@ def row(folder: Path) -> list[str]:
         started.strftime("%Y-%m-%d %H:%M") if started else UNKNOWN,
         current,
         commit(provenance),
+        data(provenance),
         epochs(last),
         # Without the start's record, the time before the continuations is unknown.
         duration(wall_seconds(records, live=current == run_record.RUNNING) if start else None),

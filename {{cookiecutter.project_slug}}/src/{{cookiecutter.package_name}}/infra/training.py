@@ -31,6 +31,7 @@ from lightning.pytorch.plugins.io import CheckpointIO
 from {{ cookiecutter.package_name }}.infra import (
     ckpt_path,
     classes,
+    fingerprints,
     cluster,
     compiling,
     config_files,
@@ -58,7 +59,11 @@ from {{ cookiecutter.package_name }}.infra.preemption import RequeueOnSignal
 from {{ cookiecutter.package_name }}.infra.predictions import PredictionsFile
 from {{ cookiecutter.package_name }}.infra.program import PROG, SUBCOMMANDS
 from {{ cookiecutter.package_name }}.infra.progress import LiveLossProgressBar
-from {{ cookiecutter.package_name }}.infra.provenance import RunProvenance, changed_arguments
+from {{ cookiecutter.package_name }}.infra.provenance import (
+    RunProvenance,
+    changed_arguments,
+    last_data,
+)
 from {{ cookiecutter.package_name }}.infra.random_states import RandomStates
 from {{ cookiecutter.package_name }}.infra.run_recorder import RunRecorder
 from {{ cookiecutter.package_name }}.infra.training_batches import RequireTrainingBatches
@@ -82,6 +87,8 @@ class TrainingCLI(LightningCLI):
     # arguments (flags, --config files) that changed what those presets and the defaults give.
     presets_used: list[str] = []
     arguments: dict[str, Any] = {}
+    # The data's fingerprint (fingerprints.of_data), read in the first process before it starts.
+    data_identity: dict[str, Any] | None = None
 
     def __init__(self, *args: Any, commands: Sequence[str] = SUBCOMMANDS, **kwargs: Any) -> None:
         self.commands = tuple(commands)
@@ -115,6 +122,13 @@ class TrainingCLI(LightningCLI):
             help="fit only: 'auto' continues the latest run from its last.ckpt (an error if there "
             "is none), with that run's own config.yaml; 'auto-or-fresh' starts a new run when "
             "there is none.",
+        )
+        parser.add_argument(
+            "--resume_on_changed_data",
+            type=bool,
+            default=False,
+            help="fit --resume only: continue the run even though its data's fingerprint changed "
+            "(provenance records the new one).",
         )
         # Configurable as --checkpoint.*, and added to the trainer only when checkpointing is on.
         # The metric and its mode come from config.yaml: they depend on what your module logs.
@@ -290,6 +304,26 @@ class TrainingCLI(LightningCLI):
         save_dir = getattr(logger, "save_dir", None) if logger else None
         if save_dir is not None:
             writable.check(Path(save_dir))
+        self._read_data_fingerprint()
+
+    def _read_data_fingerprint(self) -> None:
+        """The data's fingerprint, for the run's provenance and for a resume's check: read once, in
+        the first process, before the data module prepares or sets up anything."""
+        recorders = [cb for cb in self.trainer.callbacks if isinstance(cb, RunProvenance)]
+        if not launched_as_rank_zero() or not (recorders or self.resuming):
+            return
+        self.data_identity = fingerprints.of_data(self.datamodule)
+        for recorder in recorders:
+            recorder.data = self.data_identity
+
+    def _check_same_data(self, folder: Path) -> None:
+        """Refuse to continue the run in `folder` on data other than it trained on, unless asked."""
+        change = fingerprints.changed(last_data(folder), self.data_identity or {})
+        if change and not self.config.fit.resume_on_changed_data:
+            raise Refusal(
+                f"--resume: {change} ({folder}); continue on the new data with "
+                "--resume_on_changed_data true, or start a new run without --resume"
+            )
 
     def _hold_run_folder(self) -> None:
         """Hold the folder this command writes: a new version_N, or check the run it continues
@@ -308,6 +342,7 @@ class TrainingCLI(LightningCLI):
             version, checkpoint = self.resuming
             saved = self.resumed_state["state_dict"]
             resume.check_shapes(self.model.state_dict(), saved, checkpoint)
+            self._check_same_data(checkpoint.parent.parent)
             logger._version = version  # the resumed run's folder; the logger reads it from here
             return
         if logger._version is None:  # what Lightning would pick, but made atomically
