@@ -31,6 +31,7 @@ COLUMNS = [
     "STARTED",
     "STATE",
     "COMMIT",
+    "DATA",
     "EPOCHS",
     "WALL",
     "BEST",
@@ -105,6 +106,7 @@ def test_a_finished_run_shows_what_its_records_say(
         "STARTED": started.strftime("%Y-%m-%d %H:%M"),
         "STATE": "finished",
         "COMMIT": "none",  # the fixture's folder is no git repository
+        "DATA": "none",  # BlobsData gives no fingerprint
         "EPOCHS": f"{fitted_run.epochs}/{fitted_run.epochs}",
         "WALL": f"0:{wall // 60:02d}:{wall % 60:02d}",
         "BEST": f"val/acc={best_score(RUNS / 'version_0'):.4g}",
@@ -130,7 +132,7 @@ def test_each_state_and_partial_records(
     edit_json(RUNS / "version_2" / run_record.RECORD, state="running", epochs=4)
     # A run made before run.json, presets and arguments were recorded.
     (RUNS / "version_3" / run_record.RECORD).unlink()
-    edit_json(RUNS / "version_3" / "provenance.json", presets=None, arguments=None)
+    edit_json(RUNS / "version_3" / "provenance.json", presets=None, arguments=None, data=None)
     # Records cut short (written by hand, or by another tool), beside a run killed at its start.
     for name in (run_record.RECORD, "provenance.json"):
         text = (RUNS / "version_4" / name).read_text()
@@ -165,7 +167,7 @@ def test_each_state_and_partial_records(
     live = (now - datetime.fromisoformat(record["started"])).total_seconds()
     assert abs(seconds(by_version["version_1"]["WALL"]) - live) <= 2
     assert seconds(by_version["version_2"]["WALL"]) == round(record["seconds"])
-    nothing_known = {"COMMAND", "STARTED", "EPOCHS", "WALL", "BEST", "PRESETS", "ARGUMENTS"}
+    nothing_known = {"COMMAND", "STARTED", "DATA", "EPOCHS", "WALL", "BEST", "PRESETS", "ARGUMENTS"}
     assert {by_version["version_3"][name] for name in nothing_known} == {"-"}
     assert by_version["version_3"]["COMMIT"] == "none"
     assert {by_version["version_4"][name] for name in nothing_known | {"COMMIT"}} == {"-"}

@@ -149,7 +149,7 @@ def provenance_rows(folder: Path) -> list[tuple[str, str]]:
     untracked = git.get("untracked") if isinstance(git, dict) else None
     pairs = [(column.capitalize(), facts[column]) for column in runs_table.COLUMNS[1:]]
     pairs.append(("Untracked files", ", ".join(map(str, untracked)) if untracked else "none"))
-    data = provenance.get("data") if isinstance(provenance.get("data"), dict) else {}
+    data: dict[str, Any] = provenance["data"] if isinstance(provenance.get("data"), dict) else {}
     pairs.append(("Data fingerprint", str(data.get("fingerprint") or "none")))
     pairs.append(("Data fingerprint made by", str(data.get("how", "-"))))
     for key in ("seed", "python", "torch", "cuda", "gpus", "config_sha256"):
