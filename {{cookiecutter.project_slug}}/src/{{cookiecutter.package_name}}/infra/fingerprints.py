@@ -73,7 +73,7 @@ class HashCache:
             )
         except (OSError, sqlite3.Error):
             self.connection = None
-        self.read = 0  # files read this time, for the record of how the fingerprint was made
+        self.new: list[tuple[str, int, int, int, str]] = []  # written at close, in one commit
 
     def sha256(self, path: Path) -> str:
         stat = path.stat()
@@ -90,21 +90,20 @@ class HashCache:
         with path.open("rb") as stream:
             while chunk := stream.read(CHUNK):
                 digest.update(chunk)
-        self.read += 1
-        if self.connection is not None:
-            try:
-                with self.connection:
-                    self.connection.execute(
-                        "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?)",
-                        (*key, digest.hexdigest()),
-                    )
-            except sqlite3.Error:
-                pass  # a locked or full cache: the next run reads this file again
+        self.new.append((*key, digest.hexdigest()))
         return digest.hexdigest()
 
     def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
+        if self.connection is None:
+            return
+        try:
+            with self.connection:
+                self.connection.executemany(
+                    "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?)", self.new
+                )
+        except sqlite3.Error:
+            pass  # a locked or full cache: the next run reads these files again
+        self.connection.close()
 
 
 def files_under(folder: Path) -> Iterator[Path]:

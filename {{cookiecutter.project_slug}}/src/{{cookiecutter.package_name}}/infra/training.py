@@ -89,6 +89,7 @@ class TrainingCLI(LightningCLI):
     arguments: dict[str, Any] = {}
     # The data's fingerprint (fingerprints.of_data), read in the first process before it starts.
     data_identity: dict[str, Any] | None = None
+    provenance: RunProvenance | None = None  # the callback that writes provenance.json, if any
 
     def __init__(self, *args: Any, commands: Sequence[str] = SUBCOMMANDS, **kwargs: Any) -> None:
         self.commands = tuple(commands)
@@ -309,12 +310,11 @@ class TrainingCLI(LightningCLI):
     def _read_data_fingerprint(self) -> None:
         """The data's fingerprint, for the run's provenance and for a resume's check: read once, in
         the first process, before the data module prepares or sets up anything."""
-        recorders = [cb for cb in self.trainer.callbacks if isinstance(cb, RunProvenance)]
-        if not launched_as_rank_zero() or not (recorders or self.resuming):
+        if not launched_as_rank_zero() or not (self.provenance or self.resuming):
             return
         self.data_identity = fingerprints.of_data(self.datamodule)
-        for recorder in recorders:
-            recorder.data = self.data_identity
+        if self.provenance is not None:
+            self.provenance.data = self.data_identity
 
     def _check_same_data(self, folder: Path) -> None:
         """Refuse to continue the run in `folder` on data other than it trained on, unless asked."""
@@ -383,11 +383,10 @@ class TrainingCLI(LightningCLI):
             # The same text SaveConfigCallback writes to config.yaml, so their hashes agree.
             dumped = self._parser(self.subcommand).dump(config, skip_unset=False)
             continuing = self.subcommand == "fit" and self.save_config_callback is None
-            callbacks.append(
-                RunProvenance(
-                    config.seed_everything, dumped, continuing, self.presets_used, self.arguments
-                )
+            self.provenance = RunProvenance(
+                config.seed_everything, dumped, continuing, self.presets_used, self.arguments
             )
+            callbacks.append(self.provenance)
             callbacks.append(RunRecorder(str(self.subcommand), best, continuing))
         has_bar = any(isinstance(callback, ProgressBar) for callback in callbacks)
         if trainer.get("enable_progress_bar") is not False and not has_bar:
