@@ -22,7 +22,7 @@ from conftest import CONFIG_VARIABLE, killed_fit, tree
 from ddp_fit import fit_and_save
 from lightning.pytorch import LightningDataModule
 
-from {{ cookiecutter.package_name }}.infra import doctor, presets, run_loading, sweep
+from {{ cookiecutter.package_name }}.infra import doctor, fingerprints, presets, run_loading, sweep
 from {{ cookiecutter.package_name }}.infra.cli import main
 from {{ cookiecutter.package_name }}.infra.training import build
 
@@ -91,6 +91,20 @@ def test_one_batch_trains_and_validates_and_writes_nothing(in_tmp_dir: Path) -> 
     assert cli.trainer.global_step == 1
     assert cli.trainer.sanity_checking is False and cli.trainer.state.finished
     assert list(in_tmp_dir.iterdir()) == []
+
+
+def test_your_data_has_a_fingerprint_that_runs_record(in_tmp_dir: Path) -> None:
+    """The same data, the same fingerprint, read before setup, as a run's provenance records it."""
+    cli = build(["fit", *SHORT])
+    recorded = json.loads((RUN / "provenance.json").read_text())["data"]
+    if recorded["fingerprint"] is None:
+        pytest.skip(
+            f"{recorded['how']}: give your data module a `data_fingerprint` method, so that each "
+            "run's provenance says which data made it and a resume on changed data is refused"
+        )
+    arguments = cli.config.fit.data.init_args.as_dict()
+    fresh = type(cli.datamodule)(**arguments)  # not set up: as a run reads it
+    assert fingerprints.of_data(fresh) == recorded
 
 
 def test_a_checkpoint_reloads_to_the_same_predictions(
