@@ -16,6 +16,7 @@ loop waits for its loader most of its time and milliseconds a batch (quiet.py dr
 
 from __future__ import annotations
 
+import importlib
 import sys
 import time
 from collections.abc import Iterator
@@ -25,7 +26,6 @@ import torch
 from lightning.fabric.utilities.data import suggested_max_num_workers
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.callbacks import TQDMProgressBar
-from lightning.pytorch.loops import evaluation_loop, fit_loop
 from lightning.pytorch.trainer.states import RunningStage
 from lightning.pytorch.utilities.combined_loader import CombinedLoader
 from lightning.pytorch.utilities.data import _update_dataloader
@@ -141,14 +141,15 @@ def overfit_without_shuffling(combined_loader: CombinedLoader, mode: RunningStag
     ]
 
 
-# Lightning's function, as the loops that call it import it.
+# Lightning's function, as the loops that call it import it (lightning_fixes.py checks they do).
 OVERFIT_RESOLVER = "_resolve_overfit_batches"
+OVERFIT_LOOPS = ("lightning.pytorch.loops.fit_loop", "lightning.pytorch.loops.evaluation_loop")
 
 
 def keep_batches_when_overfitting() -> None:
     """Make Lightning's loops use `overfit_without_shuffling` (idempotent)."""
-    for loop in (fit_loop, evaluation_loop):
-        setattr(loop, OVERFIT_RESOLVER, overfit_without_shuffling)
+    for loop in OVERFIT_LOOPS:
+        setattr(importlib.import_module(loop), OVERFIT_RESOLVER, overfit_without_shuffling)
 
 
 class LoaderWaitAdvice(Callback):

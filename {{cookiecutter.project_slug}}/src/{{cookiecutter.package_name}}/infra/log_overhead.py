@@ -10,11 +10,18 @@ device, there is nothing to move. Any other move takes Lightning's own path.
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
 import torch
-from lightning.pytorch.trainer.connectors.logger_connector.result import _ResultMetric
 
+if TYPE_CHECKING:
+    from lightning.pytorch.trainer.connectors.logger_connector.result import _ResultMetric
+
+# Where Lightning keeps the class patched here: private, so looked up when installing
+# (lightning_fixes.py steps aside where a Lightning release moved it).
+RESULT_MODULE = "lightning.pytorch.trainer.connectors.logger_connector.result"
+RESULT_CLASS = "_ResultMetric"
 # A mean also keeps the summed batch sizes; the other reductions keep only the value.
 STATES = ("value", "cumulated_batch_size")
 
@@ -29,7 +36,10 @@ def already_on(metric: _ResultMetric, device: torch.device) -> bool:
 
 def install() -> None:
     """Skip the moves that move nothing, in this process (idempotent)."""
-    move = _ResultMetric.to
+    metric_class: type[_ResultMetric] = getattr(
+        importlib.import_module(RESULT_MODULE), RESULT_CLASS
+    )
+    move = metric_class.to
     if getattr(move, "skips_needless_moves", False):
         return
 
@@ -41,4 +51,4 @@ def install() -> None:
         return move(self, *args, **kwargs)
 
     to.skips_needless_moves = True  # type: ignore[attr-defined]
-    _ResultMetric.to = to  # type: ignore[method-assign]
+    metric_class.to = to  # type: ignore[method-assign]

@@ -37,13 +37,11 @@ from {{ cookiecutter.package_name }}.infra import (
     config_files,
     credentials,
     defaults,
-    hook_overhead,
+    lightning_fixes,
     lightning_refusals,
     loading,
-    log_overhead,
     logging_interval,
     presets,
-    quiet,
     resume,
     runs,
     trainer_values,
@@ -507,13 +505,9 @@ def hpc_checkpoints(folder: str | Path | None) -> bool:
 
 
 def install_lightning_fixes() -> None:
-    """The project's fixes to Lightning, in this process, as every command that trains has them:
-    `self.log`'s needless moves, the hook name's checks, the messages dropped as harmless, whole
-    batches of a batched_loader under overfit_batches."""
-    quiet.install()
-    log_overhead.install()
-    hook_overhead.install()
-    loading.keep_batches_when_overfitting()
+    """The project's fixes to Lightning, in this process, as every command that trains has them
+    (lightning_fixes.py): each steps aside, with a warning, where Lightning changed under it."""
+    lightning_fixes.install()
 
 
 def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ()) -> TrainingCLI:
