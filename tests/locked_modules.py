@@ -24,6 +24,7 @@ LOCKS = ROOT / "{{cookiecutter.project_slug}}" / "locks"
 BEGIN = "# BEGIN LOCKED MODULES (written by `nox -s import_names`; do not edit)\n"
 END = "# END LOCKED MODULES\n"
 CUDA_ONLY_PREFIXES = ("nvidia-", "cuda-", "triton")  # as the baked project's locks.py has them
+EVERY_TARGET = ("nvidia-ml-py",)  # NVML's pure-Python bindings: no CUDA wheel
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==", re.MULTILINE)
 
 
@@ -50,7 +51,7 @@ def import_names() -> list[str]:
         # Which CUDA wheels an environment holds depends on its Python (a CPU lock that falls back
         # to PyPI's torch has them): they stand in by their names whatever is installed, so the
         # table is the same from any Python's environment.
-        if distribution.startswith(CUDA_ONLY_PREFIXES):
+        if distribution.startswith(CUDA_ONLY_PREFIXES) and distribution not in EVERY_TARGET:
             names |= stand_in
         else:
             names |= modules_of.get(distribution, stand_in)

@@ -397,7 +397,7 @@ def test_every_package_of_the_macos_lock_has_a_hashed_apple_silicon_wheel(
             name = canonicalize_name(line.split("==")[0])
         hashes.setdefault(name, set()).update(re.findall(r"--hash=sha256:([0-9a-f]{64})", line))
     pins = locks.read_lock(lock)
-    assert not any(name.startswith(locks.CUDA_ONLY_PREFIXES) for name in pins)
+    assert not any(locks.is_cuda_only(name) for name in pins)
     accepted = macos_arm64_tags(python)
     with ThreadPoolExecutor(max_workers=8) as pool:
         releases = dict(

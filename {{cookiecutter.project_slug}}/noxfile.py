@@ -302,11 +302,7 @@ def resolve_cpu_lock(session: nox.Session, options: list[str]) -> tuple[Path | N
         if not candidate.is_file():
             raise CommandFailed("uv wrote no lock")
         cpu_pins = candidate.read_text()
-        leaked = [
-            line.split("==")[0]
-            for line in cpu_pins.splitlines()
-            if line.startswith(locks.CUDA_ONLY_PREFIXES)
-        ]
+        leaked = [name for name in locks.read_lock(candidate) if locks.is_cuda_only(name)]
         if "+cpu " in cpu_pins and not leaked:
             return candidate, ""
         reason = f"it would install {', '.join(leaked) or 'the CUDA build'}"
@@ -355,9 +351,7 @@ def cpu_lock_to_install(session: nox.Session, *, dry_run: bool = False) -> Path:
     cpu_lock = REQUIREMENTS / "prod-cpu.txt"
     if not locks.is_cpu_fallback(cpu_lock):
         return cpu_lock
-    cuda = sorted(
-        name for name in locks.read_lock(cpu_lock) if name.startswith(locks.CUDA_ONLY_PREFIXES)
-    )
+    cuda = sorted(name for name in locks.read_lock(cpu_lock) if locks.is_cuda_only(name))
     downloads = (
         f"PyPI's torch and {len(cuda)} CUDA packages ({', '.join(cuda[:2])}, ...): several GB "
         "that a CPU machine does not use"

@@ -20,7 +20,7 @@ from {{ cookiecutter.package_name }}.infra.training import build
 PROG = "python -m {{ cookiecutter.package_name }}"
 COMMANDS = [
     *("fit", "validate", "test", "predict"),
-    *("presets", "bench", "doctor", "sweep", "runs", "report"),
+    *("presets", "bench", "doctor", "sweep", "runs", "report", "gpus"),
 ]
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 

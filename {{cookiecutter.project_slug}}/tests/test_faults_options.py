@@ -26,6 +26,7 @@ from {{ cookiecutter.package_name }}.infra import (
     doctor,
     report,
     runs_table,
+    shared_gpus,
     sweep,
 )
 from {{ cookiecutter.package_name }}.infra.command_parser import CommandParser
@@ -41,6 +42,7 @@ PARSERS: dict[str, Callable[[], CommandParser]] = {
     "report": report.parser,
     "runs": runs_table.parser,
     "sweep": sweep.parser,
+    "gpus": shared_gpus.parser,
 }
 # Bad values for an option, by what it takes.
 NOT_A_NUMBER, FRACTION, NEGATIVE, NO_SUCH = "many", "2.5", "-3", "no-such-value"

@@ -7,6 +7,7 @@ python -m {{ cookiecutter.package_name }} doctor               # this machine, p
 python -m {{ cookiecutter.package_name }} sweep --trials 20    # an Optuna sweep (sweep.py)
 python -m {{ cookiecutter.package_name }} runs                 # every run in runs/, one line each
 python -m {{ cookiecutter.package_name }} report               # the newest run's page in reports/
+python -m {{ cookiecutter.package_name }} gpus                 # this box's GPUs, and whose runs hold them
 
 torch and Lightning are imported by the commands that use them, not here: `runs`, `presets` and
 `--help` only read files, and answer in a fraction of a second.
@@ -17,7 +18,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from {{ cookiecutter.package_name }}.infra import presets, quiet, runs_table, slow_start
+from {{ cookiecutter.package_name }}.infra import (
+    presets,
+    quiet,
+    runs_table,
+    shared_gpus,
+    slow_start,
+)
 from {{ cookiecutter.package_name }}.infra.command_parser import CommandParser
 from {{ cookiecutter.package_name }}.infra.errors import Refusal, reported
 from {{ cookiecutter.package_name }}.infra.program import PROG, SUBCOMMANDS
@@ -92,6 +99,7 @@ COMMANDS: dict[str, tuple[Callable[[list[str]], None], str]] = {
     "sweep": (run_sweep, "an Optuna hyperparameter sweep over the arguments of fit"),
     "runs": (runs_table.main, "every run in runs/: state, commit, presets, arguments, best metric"),
     "report": (run_report, "one HTML page of a run: learning curves, figures, provenance"),
+    "gpus": (shared_gpus.main, "this box's GPUs: memory, use, and which runs hold them"),
 }
 LIGHTNING_COMMANDS = {
     "fit": "train (--resume auto continues the latest run)",

@@ -22,7 +22,14 @@ from pathlib import Path
 
 import torch
 
-from {{ cookiecutter.package_name }}.infra import cluster, defaults, hardware, locks, presets
+from {{ cookiecutter.package_name }}.infra import (
+    cluster,
+    defaults,
+    hardware,
+    locks,
+    presets,
+    shared_gpus,
+)
 from {{ cookiecutter.package_name }}.infra.command_parser import CommandParser
 from {{ cookiecutter.package_name }}.infra.errors import Refusal
 from {{ cookiecutter.package_name }}.infra.program import PROG
@@ -189,6 +196,9 @@ def report(requirements: Path | None, found: str) -> tuple[list[str], bool]:
     lines = [f"{label:{LABEL_WIDTH}}{value}" for label, value in rows.items()]
     for index, line in enumerate(gpu_lines()):
         lines.append(f"{'GPUs' if index == 0 else '':{LABEL_WIDTH}}{line}")
+    # Runs of any user holding GPUs of this box (--gpus.count, the shared preset), from their locks.
+    for index, line in enumerate(shared_gpus.held_lines()):
+        lines.append(f"{'GPU locks' if index == 0 else '':{LABEL_WIDTH}}{line}")
     lines.append(f"{'bf16':{LABEL_WIDTH}}{bf16_support()}")
     lines.append(f"{'MPS':{LABEL_WIDTH}}{mps_support()}")
     lines.append(f"{'NCCL':{LABEL_WIDTH}}{nccl_support()}")

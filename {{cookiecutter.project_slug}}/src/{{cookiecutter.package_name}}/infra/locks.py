@@ -26,6 +26,9 @@ TARGETS = ("gpu", "cpu", "macos")
 MACOS_LOCK = "macos-arm64.txt"
 # Wheels that only the CUDA build of torch needs; the CPU lock must hold none of them.
 CUDA_ONLY_PREFIXES = ("nvidia-", "cuda-", "triton")
+# NVIDIA's pure-Python NVML bindings (`gpus`, shared_gpus.py), locked for every target: a name of
+# NVIDIA's that is no CUDA wheel.
+EVERY_TARGET = ("nvidia-ml-py",)
 RELOCK = "run `nox -s lock` to recompile it"
 # The first line of a CPU lock that holds PyPI's torch because the +cpu build could not be resolved
 # when it was compiled (see noxfile.py); such a lock pins exactly what prod.txt pins.
@@ -281,6 +284,11 @@ def is_cpu_fallback(lock: Path) -> bool:
     return lock.exists() and read_text(lock).startswith(CPU_FALLBACK_MARK)
 
 
+def is_cuda_only(name: str) -> bool:
+    """Whether the distribution `name` is a wheel only the CUDA build of torch needs."""
+    return name.startswith(CUDA_ONLY_PREFIXES) and name not in EVERY_TARGET
+
+
 def _cpu_lock_problems(requirements: Path, gpu: dict[str, Pin], cpu: dict[str, Pin]) -> list[str]:
     path = requirements / "prod-cpu.txt"
     if is_cpu_fallback(path):
@@ -295,13 +303,13 @@ def _cpu_lock_problems(requirements: Path, gpu: dict[str, Pin], cpu: dict[str, P
             else []
         )
     problems = []
-    cuda_only = sorted(name for name in cpu if name.startswith(CUDA_ONLY_PREFIXES))
+    cuda_only = sorted(name for name in cpu if is_cuda_only(name))
     if cuda_only:
         problems.append(f"{path} holds CUDA wheels ({', '.join(cuda_only)}): {RELOCK}")
     torch = cpu.get("torch")
     if torch is not None and Version(torch.version).local != "cpu":
         problems.append(f"{path} pins torch=={torch.version}, not a +cpu build: {RELOCK}")
-    expected = {name for name in gpu if not name.startswith(CUDA_ONLY_PREFIXES)}
+    expected = {name for name in gpu if not is_cuda_only(name)}
     for name in sorted(expected - cpu.keys()):
         problems.append(f"{path} lacks {name}, which {requirements / 'prod.txt'} pins: {RELOCK}")
     for name in sorted(cpu.keys() - gpu.keys() - set(cuda_only)):

@@ -18,7 +18,8 @@ from pathlib import Path
 
 DEFAULT_INDEX = "https://download.pytorch.org/whl/cpu"
 PINNED_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==", re.MULTILINE)
-CUDA_PACKAGES = re.compile(r"^(nvidia|cuda)[-_]|^triton$", re.IGNORECASE)
+# The CUDA wheels of torch's CUDA build (as locks.is_cuda_only): not NVML's bindings, nvidia-ml-py.
+CUDA_PACKAGES = re.compile(r"^(nvidia|cuda)[-_](?!ml[-_]py$)|^triton$", re.IGNORECASE)
 PROBE_SECONDS = 10
 
 

@@ -44,6 +44,7 @@ from {{ cookiecutter.package_name }}.infra import (
     presets,
     resume,
     runs,
+    shared_gpus,
     trainer_values,
     writable,
 )
@@ -99,6 +100,10 @@ class TrainingCLI(LightningCLI):
         """The subcommands that get a parser (by default all four of LightningCLI)."""
         every = LightningCLI.subcommands()
         return {name: every[name] for name in self.commands}
+
+    def add_default_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        super().add_default_arguments_to_parser(parser)
+        shared_gpus.add_arguments(parser)  # --gpus.count, --gpus.when_busy
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument(
@@ -182,6 +187,8 @@ class TrainingCLI(LightningCLI):
             problem = records_elsewhere(config)
         if problem:
             raise Refusal(problem)
+        # Before anything starts CUDA: the GPUs a run on a shared box takes (shared_gpus.py).
+        shared_gpus.take_for_run(config.gpus, config.trainer, launched_as_rank_zero())
         trainer = config.trainer
         continuing = self.resuming is not None or hpc_checkpoints(trainer.default_root_dir)
         if self.subcommand and trainer.logger and not trainer.fast_dev_run and not continuing:
