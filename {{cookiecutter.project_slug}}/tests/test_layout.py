@@ -1,9 +1,15 @@
-"""Whose code is whose: the template's infra/ imports none of your modules, and no modules import
-each other in a circle. Read from the source with `ast`, so imports inside functions count too."""
+"""Whose code is whose: the template's infra/ imports none of your modules, no modules import each
+other in a circle (read from the source with `ast`, so imports inside functions count too), and
+your code, the notebooks and the docs import from infra/ only the names its __init__.py offers."""
 
 from __future__ import annotations
 
 import ast
+import importlib
+import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = "{{ cookiecutter.package_name }}"
@@ -96,3 +102,79 @@ def test_infrastructure_imports_none_of_your_modules() -> None:
         if name.startswith(INFRA)
     }
     assert {name: found for name, found in offenders.items() if found} == {}
+
+
+# `from <package>.infra[.module] import names` (names in parentheses may span lines), and
+# `import <package>.infra.module`: how code and docs reach into infra/.
+INFRA_IMPORT = re.compile(
+    rf"from\s+{re.escape(INFRA)}(?P<module>(?:\.\w+)*)\s+import\s+(?P<names>\([^)]*\)|[^\n]*)"
+    rf"|import\s+{re.escape(INFRA)}(?P<submodule>\.\w+)"
+)
+
+
+def texts_outside_infra() -> dict[str, str]:
+    """Every text of the project that user code or its docs are in, by path: the package's modules
+    outside infra/, the notebooks' code cells, and the Markdown files."""
+    root = SOURCE.parent
+    found = {
+        str(path.relative_to(root)): path.read_text()
+        for path in sorted((SOURCE / PACKAGE).rglob("*.py"))
+        if "infra" not in path.relative_to(SOURCE / PACKAGE).parts
+    }
+    for path in sorted(root.glob("notebooks/*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        code = ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"]
+        found[str(path.relative_to(root))] = "\n".join(code)
+    for path in sorted([*root.glob("*.md"), *root.glob("docs/*.md"), *root.glob("notebooks/*.md")]):
+        found[str(path.relative_to(root))] = path.read_text()
+    return found
+
+
+def reaching_past_the_surface(text: str) -> list[str]:
+    """The imports in `text` of anything from infra but its public surface (infra.__all__)."""
+    import {{ cookiecutter.package_name }}.infra as infra
+
+    found = []
+    for match in INFRA_IMPORT.finditer(text):
+        names = re.findall(r"\w+", (match["names"] or "").split("#")[0])
+        names = [name for name in names if name != "as"]
+        if match["module"] or match["submodule"] or not set(names) <= set(infra.__all__):
+            found.append(" ".join(match[0].split()))
+    return found
+
+
+def test_your_code_and_docs_import_only_the_public_surface_of_infra() -> None:
+    """infra/'s modules may move between releases of the template; its __init__'s names stay."""
+    texts = texts_outside_infra()
+    assert f"src/{PACKAGE}/__main__.py" in texts and "README.md" in texts
+    offenders = {
+        path: found for path, text in texts.items() if (found := reaching_past_the_surface(text))
+    }
+    # The command line's entry point is the one way in that is no import of user code.
+    offenders.pop(f"src/{PACKAGE}/__main__.py", None)
+    assert offenders == {}, (
+        f"import these from {INFRA} itself (its __init__.py lists what it offers), not from its "
+        "modules, which a template update may move"
+    )
+
+
+def test_the_check_finds_an_import_past_the_surface() -> None:
+    assert reaching_past_the_surface(f"from {INFRA}.loading import batched_loader") != []
+    assert reaching_past_the_surface(f"from {INFRA} import (\n    runs,\n)") != []
+    assert reaching_past_the_surface(f"import {INFRA}.runs_table") != []
+    assert reaching_past_the_surface(f"from {INFRA} import (\n    load_model,  # why\n)") == []
+
+
+def test_the_public_surface_resolves_is_documented_and_imports_nothing_heavy() -> None:
+    import {{ cookiecutter.package_name }}.infra as infra
+
+    assert infra.__all__ == list(infra.PUBLIC)
+    for name, (module, attribute) in infra.PUBLIC.items():
+        behind = getattr(importlib.import_module(f"{INFRA}.{module}"), attribute)
+        assert getattr(infra, name) is behind, name
+        assert f"`{name}" in (infra.__doc__ or ""), f"{name} is not documented in infra/__init__.py"
+    script = f"import sys, {INFRA}; print([m for m in ('torch', 'lightning') if m in sys.modules])"
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

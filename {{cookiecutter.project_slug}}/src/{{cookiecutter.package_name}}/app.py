@@ -17,22 +17,29 @@ import torch
 from lightning.pytorch import LightningDataModule, LightningModule
 
 from {{ cookiecutter.package_name }}.data import IMAGE_SHAPE
-from {{ cookiecutter.package_name }}.infra import run_loading, runs_table
-from {{ cookiecutter.package_name }}.infra.errors import Refusal
-from {{ cookiecutter.package_name }}.infra.program import PROG
+from {{ cookiecutter.package_name }}.infra import (
+    PROG,
+    Refusal,
+    best_checkpoint,
+    load_data,
+    load_model,
+    run_config,
+    run_folders,
+    runs_root,
+)
 from {{ cookiecutter.package_name }}.module import Classifier
 
-RUNS = runs_table.runs_root()
+RUNS = runs_root()
 CLASSIFIER = f"{Classifier.__module__}.{Classifier.__qualname__}"
 
 
 @st.cache_resource
 def load(run: Path) -> tuple[LightningModule, torch.Tensor, torch.Tensor]:
     """The run's best model, and its test split's images and labels."""
-    checkpoint = run_loading.best_checkpoint(run)
+    checkpoint = best_checkpoint(run)
     assert checkpoint is not None  # the runs offered all have one
-    model = run_loading.load_model(checkpoint)
-    data: LightningDataModule | None = run_loading.load_data(run)
+    model = load_model(checkpoint)
+    data: LightningDataModule | None = load_data(run)
     assert data is not None
     data.setup("test")
     images, labels = zip(*data.test_dataloader())
@@ -51,9 +58,8 @@ def trained_classifiers() -> list[Path]:
     checkpoint."""
     return [
         run
-        for run in runs_table.run_folders(RUNS)
-        if run_loading.run_config(run).get("model", {}).get("class_path") == CLASSIFIER
-        and run_loading.best_checkpoint(run)
+        for run in run_folders(RUNS)
+        if run_config(run).get("model", {}).get("class_path") == CLASSIFIER and best_checkpoint(run)
     ]
 
 

@@ -13,8 +13,12 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch.utils.data import DataLoader, TensorDataset
 
-from {{ cookiecutter.package_name }}.infra import fingerprints
-from {{ cookiecutter.package_name }}.infra.loading import GlobalBatchSampler, batched_loader
+from {{ cookiecutter.package_name }}.infra import (
+    Fingerprint,
+    GlobalBatchSampler,
+    batched_loader,
+    fingerprint_files,
+)
 
 NUM_CLASSES = 10
 IMAGE_SHAPE = (1, 8, 8)
@@ -56,9 +60,9 @@ class DigitsDataModule(LightningDataModule):
         """The batch all processes share: the training command checks that they can split it."""
         return self.batch_size
 
-    def data_fingerprint(self) -> fingerprints.Fingerprint:
+    def data_fingerprint(self) -> Fingerprint:
         """What identifies the data, for each run's provenance: the contents of the file it reads."""
-        return fingerprints.files(DIGITS_FILE)
+        return fingerprint_files(DIGITS_FILE)
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:

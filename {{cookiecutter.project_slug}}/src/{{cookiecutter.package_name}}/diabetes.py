@@ -17,8 +17,12 @@ from sklearn.datasets import load_diabetes
 from sklearn.model_selection import train_test_split
 from torch.utils.data import DataLoader, TensorDataset
 
-from {{ cookiecutter.package_name }}.infra import fingerprints
-from {{ cookiecutter.package_name }}.infra.loading import GlobalBatchSampler, batched_loader
+from {{ cookiecutter.package_name }}.infra import (
+    Fingerprint,
+    GlobalBatchSampler,
+    batched_loader,
+    fingerprint_files,
+)
 
 # The files load_diabetes reads: scikit-learn ships them.
 DIABETES_FILES = [
@@ -52,9 +56,9 @@ class DiabetesDataModule(LightningDataModule):
         """The batch all processes share: the training command checks that they can split it."""
         return self.batch_size
 
-    def data_fingerprint(self) -> fingerprints.Fingerprint:
+    def data_fingerprint(self) -> Fingerprint:
         """What identifies the data, for each run's provenance: the contents of the files it reads."""
-        return fingerprints.files(*DIABETES_FILES)
+        return fingerprint_files(*DIABETES_FILES)
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
