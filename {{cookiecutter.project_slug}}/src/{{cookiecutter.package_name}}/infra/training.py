@@ -31,12 +31,12 @@ from lightning.pytorch.plugins.io import CheckpointIO
 from {{ cookiecutter.package_name }}.infra import (
     ckpt_path,
     classes,
-    fingerprints,
     cluster,
     compiling,
     config_files,
     credentials,
     defaults,
+    fingerprints,
     lightning_fixes,
     lightning_refusals,
     loading,
