@@ -134,7 +134,10 @@ def box(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Box]:
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(path))
     monkeypatch.setenv(BOX_VARIABLE, str(tmp_path / "box.json"))
     monkeypatch.setenv(shared_gpus.LOCKS_VARIABLE, str(tmp_path / "gpu-locks"))
-    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    # Set, then removed, so that the variable as it was comes back after the test, whatever a
+    # take in this process set (monkeypatch restores only what it changed itself).
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
     spec = importlib.util.spec_from_file_location("pynvml", fake / "pynvml.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -332,3 +335,9 @@ def test_without_a_driver_the_real_bindings_say_so_in_one_line(
     assert exit_info.value.code == 1
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("error: no NVIDIA driver here (NVML: ")
+
+
+def test_what_a_take_sets_is_undone_after_each_test() -> None:
+    """Runs after the tests above in its worker, under pytest's default order: a GPU taken in
+    this process by an earlier test leaves CUDA_VISIBLE_DEVICES as it found it."""
+    assert not os.environ.get("CUDA_VISIBLE_DEVICES", "").startswith("GPU-0000000")
