@@ -36,6 +36,10 @@ class WaveData(LightningDataModule):
         super().__init__()
         self.batch_size = batch_size
 
+    def data_fingerprint(self) -> str:
+        """Made from seeds, not files: a version of the generator names the data."""
+        return "waves-v1"
+
     def train_dataloader(self) -> DataLoader[Rows]:
         return DataLoader(Waves(512, seed=1), batch_size=self.batch_size, shuffle=True)
 
