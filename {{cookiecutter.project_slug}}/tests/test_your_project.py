@@ -146,6 +146,13 @@ def chooses_classes(preset: str) -> bool:
     return any(isinstance(section, dict) and "class_path" in section for section in sections)
 
 
+def takes_gpus(preset: str) -> bool:
+    """Whether a preset takes GPUs of a shared box for its process (--gpus.count, the shared one)."""
+    settings = yaml.safe_load(presets.path(preset).read_text()) or {}
+    gpus = settings.get("gpus")
+    return isinstance(gpus, dict) and bool(gpus.get("count"))
+
+
 @pytest.mark.parametrize(
     "preset", [name for name in presets.available() if not chooses_classes(name)]
 )
@@ -155,6 +162,17 @@ def test_each_preset_trains_your_classes_or_says_why_not_here(
     problem = doctor.preset_problem([preset])  # what this machine lacks for it, as fit says
     if problem is not None:
         pytest.skip(f"{preset} does not run on this machine: {problem}")
+    if takes_gpus(preset):
+        # It chooses the GPUs before CUDA starts and holds them for its process's life: a fit of
+        # its own, which stops rather than waits when colleagues hold every GPU.
+        command = [sys.executable, "-m", PACKAGE, "fit", "--preset", preset]
+        command += ["--gpus.when_busy", "stop", *SHORT, "--trainer.max_steps=2"]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        if result.returncode == 2 and "free GPU(s) on this box" in result.stderr:
+            pytest.skip(f"{preset}: every GPU of this box is busy ({result.stderr.strip()})")
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert json.loads((RUN / "run.json").read_text())["state"] == "finished"
+        return
     cli = build(["fit", "--preset", preset, *SHORT, "--trainer.max_steps=2"])
     assert cli.trainer.global_step >= 1 and cli.trainer.state.finished
 
