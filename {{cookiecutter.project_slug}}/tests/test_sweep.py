@@ -127,3 +127,25 @@ def test_malformed_sweep_files_are_refused_naming_the_setting(
 ) -> None:
     with pytest.raises(Refusal, match=message):
         sweep.load_space(_space(in_tmp_dir, parameters, **extra))
+
+
+def test_a_joining_worker_that_sees_the_search_also_sees_the_trial_folder(
+    in_tmp_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second worker joins as soon as the study's search is recorded (check_same_search), then
+    reads its trial folder: after every write of the creating worker, a study that has its search
+    has its folder too (two workers once raced here: KeyError 'run_folder')."""
+    storage = f"sqlite:///{in_tmp_dir / 'study.db'}"
+    space = sweep.load_space(_space(in_tmp_dir, {"model.learning_rate": {"values": [0.01]}}))
+    seen: list[dict[str, object]] = []
+    write = optuna.study.Study.set_user_attr
+
+    def write_then_look(study: optuna.Study, key: str, value: object) -> None:
+        write(study, key, value)
+        seen.append(optuna.load_study(study_name="test", storage=storage).user_attrs)
+
+    monkeypatch.setattr(optuna.study.Study, "set_user_attr", write_then_look)
+    sweep.make_study(space, ("val/acc", "maximize"), storage, "test", 1, 0)
+    joinable = [attrs for attrs in seen if sweep.SEARCH_ATTRIBUTE in attrs]
+    assert joinable and all(sweep.FOLDER_ATTRIBUTE in attrs for attrs in joinable)
+    assert sweep.SEARCH_ATTRIBUTE in seen[-1]

@@ -419,8 +419,9 @@ def make_study(
         )
         check_same_search(study, search, storage_url)
         return study
-    study.set_user_attr(SEARCH_ATTRIBUTE, search)
+    # The folder first: a joining worker waits for the search (check_same_search), then reads it.
     study.set_user_attr(FOLDER_ATTRIBUTE, f"{study_name}-{uuid.uuid4().hex[:8]}")
+    study.set_user_attr(SEARCH_ATTRIBUTE, search)
     return study
 
 
@@ -439,8 +440,8 @@ def check_same_search(study: optuna.Study, search: dict[str, Any], storage_url: 
         time.sleep(0.2)
     recorded = study.user_attrs.get(SEARCH_ATTRIBUTE)
     if recorded is None:  # a study made before studies kept their search: adopt this one
-        study.set_user_attr(SEARCH_ATTRIBUTE, search)
         study.set_user_attr(FOLDER_ATTRIBUTE, f"{study.study_name}-{uuid.uuid4().hex[:8]}")
+        study.set_user_attr(SEARCH_ATTRIBUTE, search)
         return
     changed = [key for key in {**recorded, **search} if recorded.get(key) != search.get(key)]
     if changed:
