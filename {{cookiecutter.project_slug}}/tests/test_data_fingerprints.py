@@ -99,6 +99,10 @@ def test_dvc_tracked_data_is_fingerprinted_by_what_dvc_recorded(tmp_path: Path) 
     both = fingerprints.files(raw, tmp_path / "data" / "images")
     assert "raw.csv (raw.csv.dvc)" in both.how and "(dvc.lock)" in both.how
 
+    lock.write_text("- not a DVC file\n")
+    with pytest.raises(Refusal, match=r"dvc.lock is no DVC file \(no mapping of outs or stages\)"):
+        fingerprints.files(prepared)
+
 
 def test_provenance_data_section_says_where_the_fingerprint_came_from(tmp_path: Path) -> None:
     class Plain:

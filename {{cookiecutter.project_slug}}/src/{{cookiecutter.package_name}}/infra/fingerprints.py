@@ -137,8 +137,12 @@ def dvc_hash(path: Path) -> tuple[str, str] | None:
             content = yaml.safe_load(dvc_file.read_text()) or {}
         except (OSError, yaml.YAMLError) as error:
             raise Refusal(f"cannot read {dvc_file} for the data's fingerprint: {error}") from None
+        if not isinstance(content, dict):
+            raise Refusal(
+                f"{dvc_file} is no DVC file (no mapping of outs or stages): fix or remove it"
+            )
         sections = [content]
-        stages = content.get("stages") if isinstance(content, dict) else None
+        stages = content.get("stages")
         if isinstance(stages, dict):
             sections = [stage for stage in stages.values() if isinstance(stage, dict)]
         for section in sections:
