@@ -38,26 +38,25 @@ RELEASED: dict[tuple[type, str], Any] = {
 }
 
 
-def project_modules() -> tuple[Any, Any, Any, Any, Any, Any, Any]:
-    """The baked package's bench, checkpoints, hook_overhead, log_overhead, progress, provenance
-    and training modules (its name varies)."""
+def project_modules() -> tuple[Any, Any, Any, Any, Any, Any]:
+    """The baked package's bench, checkpoints, lightning_fixes, progress, provenance and
+    lightning_cli modules (its name varies)."""
     (package,) = (
         entry.name
         for entry in os.scandir("src")
-        if os.path.exists(os.path.join(entry.path, "infra", "bench.py"))
+        if os.path.exists(os.path.join(entry.path, "infra", "tools", "bench.py"))
     )
     # Lightning's advertisements and known-harmless warnings dropped, as in the project's commands.
-    importlib.import_module(f"{package}.infra.quiet").install()
+    importlib.import_module(f"{package}.infra.training.quiet").install()
     return tuple(  # type: ignore[return-value]
         importlib.import_module(f"{package}.infra.{name}")
         for name in (
-            "bench",
-            "checkpoints",
-            "hook_overhead",
-            "log_overhead",
-            "progress",
-            "provenance",
-            "training",
+            "tools.bench",
+            "runs.checkpoints",
+            "training.lightning_fixes",
+            "training.progress",
+            "runs.provenance",
+            "training.lightning_cli",
         )
     )
 
@@ -85,9 +84,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     options = parser.parse_args()
     torch.set_num_threads(1)
-    bench, checkpoints, hook_overhead, log_overhead, progress, provenance, training = (
-        project_modules()
-    )
+    bench, checkpoints, lightning_fixes, progress, provenance, training = project_modules()
     workload = bench.project_workload([])
     warmup: int = options.warmup
     steps: int = options.steps
@@ -111,8 +108,13 @@ def main() -> None:
 
         def loop() -> float:
             with (
-                fixed(_ResultMetric, "to", log_overhead.install, fixes >= 1),
-                fixed(LightningModule, "__setattr__", hook_overhead.install, fixes >= 2),
+                fixed(_ResultMetric, "to", lightning_fixes.skip_needless_moves, fixes >= 1),
+                fixed(
+                    LightningModule,
+                    "__setattr__",
+                    lightning_fixes.store_hook_names_directly,
+                    fixes >= 2,
+                ),
             ):
                 return lightning_loop(logger, bar, fit_callbacks)
 

@@ -65,21 +65,21 @@ def prune(project: Path) -> None:
             test.unlink()
             for path in [
                 *(project / "requirements").glob(f"{logger}.*"),
-                project / "src" / PACKAGE / "infra" / f"{logger}_logger.py",
+                project / "src" / PACKAGE / "infra" / "training" / f"{logger}_logger.py",
             ]:
                 path.unlink(missing_ok=True)
     if SLURM == "no":
         # The job scripts, and the requeue-on-preemption callback that only SLURM jobs use.
         shutil.rmtree(project / "scripts" / "slurm")
         (project / "docs" / "slurm.md").unlink()
-        (project / "src" / PACKAGE / "infra" / "preemption.py").unlink()
+        (project / "src" / PACKAGE / "infra" / "machine" / "preemption.py").unlink()
         (project / "tests" / "test_preemption.py").unlink()
 
 
 def drop_examples(project: Path) -> None:
     """Bake straight into the state that the project's `nox -s drop_examples` leaves: the list of
-    what belongs to the examples, and how they go, is the project's own infra/examples.py."""
-    path = project / "src" / PACKAGE / "infra" / "examples.py"
+    what belongs to the examples, and how they go, is the project's own infra/tools/examples.py."""
+    path = project / "src" / PACKAGE / "infra" / "tools" / "examples.py"
     spec = importlib.util.spec_from_file_location("examples_of_this_bake", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

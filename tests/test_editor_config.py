@@ -78,7 +78,7 @@ def assert_module_runs_here(project: Path, module: str) -> None:
 
 
 def assert_presets_exist(project: Path, args: list[str]) -> None:
-    presets = project / "src" / PACKAGE / "infra" / "presets"
+    presets = project / "src" / PACKAGE / "infra" / "command_line" / "presets"
     for flag, value in zip(args, args[1:]):
         if flag == "--preset":
             assert (presets / f"{value}.yaml").exists(), f"no preset {value!r} in {presets}"
@@ -173,7 +173,7 @@ def test_tasks_name_real_modules_sessions_and_presets(bake: Bake, logger: str) -
     assert commands["fit: one GPU, bf16"] == gpu_fit
     if logger == "tensorboard":
         defaults = yaml.safe_load(
-            (project / "src" / PACKAGE / "infra" / "defaults.yaml").read_text()
+            (project / "src" / PACKAGE / "infra" / "command_line" / "defaults.yaml").read_text()
         )
         save_dir = defaults["trainer"]["logger"]["init_args"]["save_dir"]
         tensorboard = commands["TensorBoard: runs/"]

@@ -319,7 +319,7 @@ def baked_locks_module(project: Path) -> ModuleType:
         del sys.modules[name]  # an earlier bake's package of the same name
     sys.path.insert(0, str(project / "src"))
     try:
-        return importlib.import_module(f"{package}.infra.locks")
+        return importlib.import_module(f"{package}.infra.machine.locks")
     finally:
         sys.path.remove(str(project / "src"))
 

@@ -23,11 +23,13 @@ from cookiecutter.main import cookiecutter  # type: ignore[import-untyped]  # no
 
 PROJECT_TEMPLATE = "{{cookiecutter.project_slug}}"
 PACKAGE = "src/digit_classifier"
-INFRA_FILE = f"{PACKAGE}/infra/errors.py"
+INFRA_FILE = f"{PACKAGE}/infra/command_line/errors.py"
 USER_PRESET = f"{PACKAGE}/presets/diabetes.yaml"
 CONFLICT_MARKERS = ("<<<<<<<", ">>>>>>>")
 RELEASE_B_LINE = "\nRELEASE = 'B'  # the template's change\n"
 IDENTITY = ["-c", "user.name=Test", "-c", "user.email=test@example.com"]
+# The template's last commit with infra/ as 50 modules side by side, before its packages.
+FLAT_LAYOUT = "b2d664d18a97195e9904cbcab0ab4e4132a17527"
 
 
 def git(folder: Path, *args: str) -> str:
@@ -41,14 +43,19 @@ def commit_all(folder: Path, message: str) -> str:
     return git(folder, "rev-parse", "HEAD").strip()
 
 
-def template_repository(folder: Path) -> Path:
-    """This checkout's files (as they are now, committed or not) as commit A of a new repository."""
+def copy_checkout(folder: Path) -> None:
+    """This checkout's files, as they are now (committed or not), into `folder`."""
     listed = git(TEMPLATE, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
     for name in filter(None, listed.split("\0")):
         source = TEMPLATE / name
         if source.is_file():  # a file deleted but not yet committed is listed, and absent
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, folder / name)
+
+
+def template_repository(folder: Path) -> Path:
+    """This checkout's files as commit A of a new repository."""
+    copy_checkout(folder)
     git(folder, "init", "--quiet", "--initial-branch=main")
     commit_all(folder, "A")
     return folder
@@ -148,7 +155,7 @@ def test_cruft_update_brings_template_changes_and_keeps_the_users(
     # from the user's.
     infra = in_template(template, INFRA_FILE)
     infra.write_text(infra.read_text() + RELEASE_B_LINE)
-    preset = f"{PACKAGE}/infra/presets/tiny.yaml"
+    preset = f"{PACKAGE}/infra/command_line/presets/tiny.yaml"
     in_template(template, preset).write_text("trainer:\n  max_epochs: 1\n")
     readme_end = in_template(template, "README.md").read_text().rstrip("\n").splitlines()[-1]
     edit(
@@ -225,3 +232,51 @@ def test_a_template_url_is_recorded_without_its_credentials(
     assert record["context"]["cookiecutter"]["_template"] == record["template"]
     committed = git(project, "show", "HEAD:.cruft.json")
     assert "ghp_t0ken4242" not in committed and "someone" not in committed
+
+
+@pytest.mark.slow
+def test_cruft_update_moves_a_project_from_the_flat_infra_to_its_packages(tmp_path: Path) -> None:
+    """A project baked when infra/ was flat, with only its own files changed, updates to this
+    checkout's layout as if baked from it: every module moved, none left behind, the user's kept."""
+    present = subprocess.run(["git", "cat-file", "-e", f"{FLAT_LAYOUT}^{{commit}}"], cwd=TEMPLATE)
+    if present.returncode:
+        pytest.fail(f"this clone lacks commit {FLAT_LAYOUT} (shallow?): git fetch --unshallow")
+    template = tmp_path / "template"
+    template.mkdir()
+    archive = subprocess.run(
+        ["git", "archive", FLAT_LAYOUT], cwd=TEMPLATE, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(template)], input=archive, check=True)
+    git(template, "init", "--quiet", "--initial-branch=main")
+    commit_all(template, "A: infra/ flat")
+    project = bake(template, tmp_path / "out", "cookiecutter")
+    assert (project / PACKAGE / "infra" / "runs_table.py").is_file()  # the flat layout
+
+    # The user changes only files of their own: a model, a preset, the example's data module.
+    (project / PACKAGE / "my_model.py").write_text('"""My own model."""\n')
+    edit(project / USER_PRESET, "    hidden: 64\n", "    hidden: 128\n")
+    future = "from __future__ import annotations\n"
+    edit(project / PACKAGE / "data.py", future, future.replace("\n", "  # ours\n"))
+    commit_all(project, "My changes")
+    users = {
+        name: digest
+        for name, digest in project_files(project).items()
+        if name in {f"{PACKAGE}/my_model.py", USER_PRESET, f"{PACKAGE}/data.py"}
+    }
+
+    # Release B: this checkout, with infra/ in packages.
+    for entry in template.iterdir():
+        if entry.name != ".git":
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    copy_checkout(template)
+    release_b = commit_all(template, "B: infra/ in packages")
+    cruft_update(project)
+
+    assert conflicted(project) == set()
+    assert json.loads((project / ".cruft.json").read_text())["commit"] == release_b
+    fresh = bake(template, tmp_path / "fresh", "cookiecutter")
+    expected = {**project_files(fresh), **users}
+    after = project_files(project)
+    del expected[".cruft.json"], after[".cruft.json"]
+    assert sorted(after.keys() ^ expected.keys()) == []
+    assert sorted(name for name in after if after[name] != expected[name]) == []

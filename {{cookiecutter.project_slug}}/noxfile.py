@@ -29,8 +29,9 @@ from packaging.utils import canonicalize_name
 # The rules for locks live in the package, where `doctor` applies them too. They are read from src/
 # because `sync` runs before the package is installed.
 sys.path.insert(0, str(Path(__file__).parent / "src"))
-from {{ cookiecutter.package_name }}.infra import examples, locks, torch_index  # noqa: E402
-from {{ cookiecutter.package_name }}.infra.errors import Refusal  # noqa: E402
+from {{ cookiecutter.package_name }}.infra.command_line.errors import Refusal  # noqa: E402
+from {{ cookiecutter.package_name }}.infra.machine import locks, torch_index  # noqa: E402
+from {{ cookiecutter.package_name }}.infra.tools import examples  # noqa: E402
 
 PYTHON = "{{ cookiecutter.python_version }}"
 PROJECT = "{{ cookiecutter.project_slug }}"
@@ -520,7 +521,7 @@ def template_check(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def drop_examples(session: nox.Session) -> None:
     """Remove the bundled examples: their code, preset, notebook cells and tests (the list is
-    infra/examples.py); config.yaml is left naming no model, for yours."""
+    infra/tools/examples.py); config.yaml is left naming no model, for yours."""
     try:
         done = examples.drop(Path(__file__).parent)
     except examples.CannotDrop as error:

@@ -118,7 +118,7 @@ def fitted(
     checkpoint: once per session and name, for every worker."""
 
     def fit_and_test(project: Path) -> None:
-        from {{ cookiecutter.package_name }}.infra.training import build
+        from {{ cookiecutter.package_name }}.infra.training.lightning_cli import build
 
         quiet = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
         with contextlib.chdir(project), pytest.MonkeyPatch.context() as patch:
@@ -203,7 +203,7 @@ def write_locks(folder: Path, pins: dict[str, str]) -> Path:
     Where the installed torch is PyPI's build (not +cpu), prod-cpu.txt is a marked fallback, as the
     project's own CPU lock is where torch's CPU build could not be resolved.
     """
-    from {{ cookiecutter.package_name }}.infra import locks
+    from {{ cookiecutter.package_name }}.infra.machine import locks
 
     folder.mkdir()
     # torch's distribution version: PyPI's CUDA build says 2.13.0 there, 2.13.0+cu130 in code.

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from {{ cookiecutter.package_name }}.infra.training import build
+from {{ cookiecutter.package_name }}.infra.training.lightning_cli import build
 
 
 def fit_arguments(devices: int, extra: list[str]) -> list[str]:

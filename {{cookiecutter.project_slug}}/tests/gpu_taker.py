@@ -1,7 +1,7 @@
 """A process that takes GPUs of the stand-in box and holds them until it is killed.
 
 python gpu_taker.py COUNT wait|stop: prints CUDA_VISIBLE_DEVICES once it holds them, then sleeps.
-Its own module, importing only infra.shared_gpus: each process starts in a fraction of a second.
+Its own module, importing only infra.machine.shared_gpus: each process starts in a fraction of a second.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import os
 import signal
 import sys
 
-from {{ cookiecutter.package_name }}.infra import shared_gpus
-from {{ cookiecutter.package_name }}.infra.errors import reported
+from {{ cookiecutter.package_name }}.infra.command_line.errors import reported
+from {{ cookiecutter.package_name }}.infra.machine import shared_gpus
 
 if __name__ == "__main__":
     with reported():

@@ -25,8 +25,8 @@ from lightning.pytorch import LightningDataModule, LightningModule
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from {{ cookiecutter.package_name }}.infra import fingerprints
-from {{ cookiecutter.package_name }}.infra.loading import GlobalBatchSampler, batched_loader
+from {{ cookiecutter.package_name }}.infra.records import fingerprints
+from {{ cookiecutter.package_name }}.infra.training.batched_loading import batched_loader, GlobalBatchSampler
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

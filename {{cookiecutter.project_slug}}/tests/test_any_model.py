@@ -20,7 +20,7 @@ from lightning.fabric.utilities import data as fabric_data
 from small_project import DictRegressor, SmallClassifier
 
 from {{ cookiecutter.package_name }}.infra.cli import main
-from {{ cookiecutter.package_name }}.infra.training import build
+from {{ cookiecutter.package_name }}.infra.training.lightning_cli import build
 
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 # The regression of small_project.py, named for one run as the README shows.

@@ -14,8 +14,8 @@ from conftest import CONFIG_VARIABLE, FittedRun, fitted
 from payload import planted_run, refusal_of
 from streamlit.testing.v1 import AppTest
 
-from {{ cookiecutter.package_name }}.infra import run_loading
-from {{ cookiecutter.package_name }}.infra.program import PROG
+from {{ cookiecutter.package_name }}.infra.command_line.parser import PROG
+from {{ cookiecutter.package_name }}.infra.records import loading as run_loading
 
 APP = Path(__file__).parents[1] / "src" / "{{ cookiecutter.package_name }}" / "app.py"
 RUN = Path("runs") / "{{ cookiecutter.package_name }}" / "version_0"

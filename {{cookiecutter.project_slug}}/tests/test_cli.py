@@ -13,9 +13,9 @@ import torch
 import yaml
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from {{ cookiecutter.package_name }}.infra import presets
 from {{ cookiecutter.package_name }}.infra.cli import main
-from {{ cookiecutter.package_name }}.infra.training import build
+from {{ cookiecutter.package_name }}.infra.command_line import presets
+from {{ cookiecutter.package_name }}.infra.training.lightning_cli import build
 
 PROG = "python -m {{ cookiecutter.package_name }}"
 COMMANDS = [

@@ -9,7 +9,7 @@ import torch
 from lightning.pytorch import Trainer
 
 from {{ cookiecutter.package_name }}.data import IMAGE_SHAPE, NUM_CLASSES, DigitsDataModule
-from {{ cookiecutter.package_name }}.infra.loading import GlobalBatchSampler
+from {{ cookiecutter.package_name }}.infra.training.batched_loading import GlobalBatchSampler
 
 
 def test_batches_are_float_images_in_unit_range_with_integer_labels() -> None:

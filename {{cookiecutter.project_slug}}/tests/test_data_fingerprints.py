@@ -1,5 +1,5 @@
 """The data in every run's provenance: fingerprints of files and folders (cached, or DVC's), shown by
-`runs` and `report`, and a resume on changed data refused (fingerprints.py)."""
+`runs` and `report`, and a resume on changed data refused (records/fingerprints.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,14 @@ import pytest
 from conftest import Refused, killed_fit, tree
 from small_project import write_blobs
 
-from {{ cookiecutter.package_name }}.infra import fingerprints, report, runs, runs_table
-from {{ cookiecutter.package_name }}.infra.errors import Refusal
-from {{ cookiecutter.package_name }}.infra.training import build
+from {{ cookiecutter.package_name }}.infra.command_line.errors import Refusal
+from {{ cookiecutter.package_name }}.infra.records import (
+    fingerprints,
+    folders as runs,
+    report,
+    table as runs_table,
+)
+from {{ cookiecutter.package_name }}.infra.training.lightning_cli import build
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 RUNS = Path("runs") / PACKAGE
@@ -117,7 +122,7 @@ def test_provenance_data_section_says_where_the_fingerprint_came_from(tmp_path: 
 
     assert fingerprints.of_data(Plain()) == {
         "fingerprint": None,
-        "how": "none: Plain has no data_fingerprint (infra/fingerprints.py says how to add one)",
+        "how": "none: Plain has no data_fingerprint (infra/records/fingerprints.py says how to add one)",
     }
     assert fingerprints.of_data(Versioned()) == {
         "fingerprint": "census-2026-10",

@@ -17,7 +17,7 @@ from conftest import CONFIG_VARIABLE, killed_fit, write_locks
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from {{ cookiecutter.package_name }}.infra.cli import main
-from {{ cookiecutter.package_name }}.infra.training import build
+from {{ cookiecutter.package_name }}.infra.training.lightning_cli import build
 
 DIABETES = ["--preset", "diabetes"]
 DIGITS = Path(__file__).with_name("digits.yaml")

@@ -11,7 +11,7 @@ import torch
 from conftest import Refused, write_locks
 
 from {{ cookiecutter.package_name }}.infra.cli import main
-from {{ cookiecutter.package_name }}.infra.doctor import find_requirements
+from {{ cookiecutter.package_name }}.infra.machine.doctor import find_requirements
 
 PROJECT = Path(__file__).resolve().parents[1]
 on_cpu_only = pytest.mark.skipif(

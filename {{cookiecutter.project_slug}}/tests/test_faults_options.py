@@ -19,19 +19,14 @@ import pytest
 import yaml
 from conftest import CONFIG_VARIABLE, SMALL_PROJECT, FittedRun, tree
 
-from {{ cookiecutter.package_name }}.infra import (
-    bench,
-    cli,
-    command_parser,
-    doctor,
-    report,
-    runs_table,
-    shared_gpus,
-    sweep,
-)
-from {{ cookiecutter.package_name }}.infra.command_parser import CommandParser
-from {{ cookiecutter.package_name }}.infra.resume import flatten
-from {{ cookiecutter.package_name }}.infra.training import build
+from {{ cookiecutter.package_name }}.infra import cli
+from {{ cookiecutter.package_name }}.infra.command_line import parser as command_parser
+from {{ cookiecutter.package_name }}.infra.command_line.parser import CommandParser
+from {{ cookiecutter.package_name }}.infra.machine import doctor, shared_gpus
+from {{ cookiecutter.package_name }}.infra.records import report, table as runs_table
+from {{ cookiecutter.package_name }}.infra.records.resume import flatten
+from {{ cookiecutter.package_name }}.infra.tools import bench, sweep
+from {{ cookiecutter.package_name }}.infra.training.lightning_cli import build
 
 # The parser of each of the project's own commands (cli.COMMANDS); a test below checks that none
 # is missing, so a new command must name its parser here to be run.

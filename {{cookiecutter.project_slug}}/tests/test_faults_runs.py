@@ -28,10 +28,10 @@ import yaml
 from conftest import Refused, made_once
 from version_taker import take_versions
 
-from {{ cookiecutter.package_name }}.infra import runs
-from {{ cookiecutter.package_name }}.infra.checkpoints import AtomicCheckpointIO
-from {{ cookiecutter.package_name }}.infra.errors import Refusal
-from {{ cookiecutter.package_name }}.infra.training import build
+from {{ cookiecutter.package_name }}.infra.command_line.errors import Refusal
+from {{ cookiecutter.package_name }}.infra.records import folders as runs
+from {{ cookiecutter.package_name }}.infra.records.checkpoints import AtomicCheckpointIO
+from {{ cookiecutter.package_name }}.infra.training.lightning_cli import build
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]

@@ -25,9 +25,11 @@ import yaml
 from conftest import CONFIG_VARIABLE, SMALL_PROJECT, write_locks
 from jsonargparse import Namespace
 
-from {{ cookiecutter.package_name }}.infra import cluster, presets, sweep
 from {{ cookiecutter.package_name }}.infra.cli import main
-from {{ cookiecutter.package_name }}.infra.training import build
+from {{ cookiecutter.package_name }}.infra.command_line import presets
+from {{ cookiecutter.package_name }}.infra.machine import cluster
+from {{ cookiecutter.package_name }}.infra.tools import sweep
+from {{ cookiecutter.package_name }}.infra.training.lightning_cli import build
 
 PROJECT = Path(__file__).resolve().parents[1]
 PROG = "python -m {{ cookiecutter.package_name }}"

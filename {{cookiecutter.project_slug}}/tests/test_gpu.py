@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from {{ cookiecutter.package_name }}.infra.cli import main
-from {{ cookiecutter.package_name }}.infra.training import build
+from {{ cookiecutter.package_name }}.infra.training.lightning_cli import build
 
 pytestmark = [
     pytest.mark.gpu,

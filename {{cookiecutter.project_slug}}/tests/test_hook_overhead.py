@@ -1,4 +1,5 @@
-"""The hook-name fix (`infra/hook_overhead.py`): the name is stored, and nothing else changes."""
+"""The hook-name fix (in `infra/training/lightning_fixes.py`): the name is stored, and nothing
+else changes."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from torch import nn
 
-from {{ cookiecutter.package_name }}.infra import hook_overhead, quiet
+from {{ cookiecutter.package_name }}.infra.training import lightning_fixes, quiet
 from small_project import SmallClassifier
 
 
 @pytest.fixture(autouse=True)
 def installed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(LightningModule, "__setattr__", nn.Module.__setattr__)
-    hook_overhead.install()
+    lightning_fixes.store_hook_names_directly()
 
 
 def test_the_hook_name_is_stored_as_a_plain_attribute() -> None:

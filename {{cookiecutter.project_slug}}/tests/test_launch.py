@@ -14,8 +14,8 @@ from conftest import Refused
 import torch
 import yaml
 
-from {{ cookiecutter.package_name }}.infra import cluster
-from {{ cookiecutter.package_name }}.infra.errors import Refusal
+from {{ cookiecutter.package_name }}.infra.command_line.errors import Refusal
+from {{ cookiecutter.package_name }}.infra.machine import cluster
 
 PROJECT = Path(__file__).resolve().parents[1]
 # Two nodes with two tasks each, as `sbatch --nodes=2 --ntasks-per-node=2` starts them.

@@ -1,6 +1,7 @@
 """Whose code is whose: the template's infra/ imports none of your modules, no modules import each
-other in a circle (read from the source with `ast`, so imports inside functions count too), and
-your code, the notebooks and the docs import from infra/ only the names its __init__.py offers."""
+other in a circle (read from the source with `ast`, so imports inside functions count too), each
+package of infra/ imports only the packages its __init__.py allows, and your code, the notebooks
+and the docs import from infra/ only the names its __init__.py offers."""
 
 from __future__ import annotations
 
@@ -83,9 +84,9 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_the_graph_sees_real_imports_and_the_cycle_check_finds_cycles() -> None:
     graph = import_graph()
-    assert f"{INFRA}.training" in graph[f"{INFRA}.cli"]
-    assert f"{INFRA}.sweep" in graph[f"{INFRA}.cli"]  # imported inside a function
-    assert f"{INFRA}.errors" in graph[f"{INFRA}.presets"]
+    assert f"{INFRA}.training.quiet" in graph[f"{INFRA}.cli"]
+    assert f"{INFRA}.tools.sweep" in graph[f"{INFRA}.cli"]  # imported inside a function
+    assert f"{INFRA}.command_line.errors" in graph[f"{INFRA}.command_line.presets"]
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
@@ -102,6 +103,82 @@ def test_infrastructure_imports_none_of_your_modules() -> None:
         if name.startswith(INFRA)
     }
     assert {name: found for name, found in offenders.items() if found} == {}
+
+
+# The last paragraph of each package's docstring: the packages of infra/ it may import.
+MAY_IMPORT = re.compile(r"^May import: (?P<packages>[^\n]+)\.$", re.M)
+NOTHING = "nothing else in infra"
+# infra/'s own modules, above every package: the public surface and the command line's entry.
+TOP_LEVEL = {"__init__.py", "cli.py"}
+
+
+def infra_packages() -> dict[str, set[str]]:
+    """Each package of infra/, and the packages its docstring says it may import."""
+    rules = {}
+    for folder in sorted(path for path in (SOURCE / PACKAGE / "infra").iterdir() if path.is_dir()):
+        if folder.name == "__pycache__" or not any(folder.glob("*.py")):
+            continue  # data (presets/ lives inside command_line/)
+        init = folder / "__init__.py"
+        docstring = ast.get_docstring(ast.parse(init.read_text())) if init.is_file() else None
+        match = MAY_IMPORT.search(docstring or "")
+        assert match, f"{init}: a docstring saying what the package owns, ending 'May import: ...'"
+        said = match["packages"]
+        rules[folder.name] = set() if said == NOTHING else set(said.split(", "))
+    return rules
+
+
+def package_of(module: str) -> str | None:
+    """The package of infra/ a module belongs to (`records` for <infra>.records.table), or None
+    for infra's own modules (its __init__, cli)."""
+    parts = module.removeprefix(f"{INFRA}.").split(".")
+    if not module.startswith(f"{INFRA}.") or not (SOURCE / PACKAGE / "infra" / parts[0]).is_dir():
+        return None
+    return parts[0]
+
+
+def forbidden_imports(graph: dict[str, set[str]], rules: dict[str, set[str]]) -> list[str]:
+    """`importer -> imported` for each import of a package's module that its rules do not allow:
+    another package not named, or infra's own modules, which sit above every package."""
+    found = []
+    for importer, targets in sorted(graph.items()):
+        package = package_of(importer)
+        if package is None:
+            continue
+        for target in sorted(targets):
+            if not target.startswith(INFRA):
+                continue
+            imported_package = package_of(target)
+            if imported_package != package and imported_package not in rules[package]:
+                found.append(f"{importer} -> {target}")
+    return found
+
+
+def test_infra_is_a_few_packages_each_saying_what_it_owns_and_may_import() -> None:
+    rules = infra_packages()
+    assert len(rules) >= 3
+    for package, allowed in rules.items():
+        assert allowed <= set(rules) - {package}, f"{package} may import unknown packages"
+    assert find_cycle({name: set(allowed) for name, allowed in rules.items()}) is None
+    top_level = {path.name for path in (SOURCE / PACKAGE / "infra").glob("*.py")}
+    assert top_level == TOP_LEVEL, "a module of infra/ belongs in one of its packages"
+
+
+def test_each_package_imports_only_the_packages_its_docstring_allows() -> None:
+    assert forbidden_imports(import_graph(), infra_packages()) == []
+
+
+def test_the_package_rule_finds_an_import_it_does_not_allow() -> None:
+    rules = {"command_line": set(), "records": {"command_line"}, "training": {"records"}}
+    graph = {
+        f"{INFRA}.records.table": {f"{INFRA}.command_line.errors", f"{INFRA}.training.quiet"},
+        f"{INFRA}.training.quiet": {f"{INFRA}.records.table", f"{INFRA}.training.progress"},
+        f"{INFRA}.command_line.presets": {f"{INFRA}.cli", "yaml"},
+        f"{INFRA}.cli": {f"{INFRA}.training.quiet"},
+    }
+    assert forbidden_imports(graph, rules) == [
+        f"{INFRA}.command_line.presets -> {INFRA}.cli",
+        f"{INFRA}.records.table -> {INFRA}.training.quiet",
+    ]
 
 
 # `from <package>.infra[.module] import names` (names in parentheses may span lines), and

@@ -1,5 +1,6 @@
-"""The fixes to Lightning step aside where Lightning changed under them (infra/lightning_fixes.py):
-generated over every fix and every private part of Lightning it patches."""
+"""The fixes to Lightning step aside where Lightning changed under them
+(infra/training/lightning_fixes.py): generated over every fix and every private part of Lightning
+it patches."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.infra import lightning_fixes
+from {{ cookiecutter.package_name }}.infra.training import lightning_fixes
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 CASES = [(fix, target) for fix in lightning_fixes.FIXES for target in fix.targets]
@@ -29,7 +30,7 @@ def warning(fix: lightning_fixes.Fix, target: tuple[str, str]) -> str:
 @pytest.mark.parametrize(
     "fix, target",
     CASES,
-    ids=[f"{fix.module.rpartition('.')[2]}-{'.'.join(target)}" for fix, target in CASES],
+    ids=[f"{fix.install.__name__}-{'.'.join(target)}" for fix, target in CASES],
 )
 def test_a_fix_whose_target_is_gone_steps_aside_with_one_warning(
     fix: lightning_fixes.Fix,
@@ -43,7 +44,7 @@ def test_a_fix_whose_target_is_gone_steps_aside_with_one_warning(
     def spy(name: str) -> Callable[[], None]:
         return lambda: installed.append(name)
 
-    spied = [dataclasses.replace(each, install=spy(each.module)) for each in lightning_fixes.FIXES]
+    spied = [dataclasses.replace(each, install=spy(each.fixes)) for each in lightning_fixes.FIXES]
     monkeypatch.setattr(lightning_fixes, "FIXES", tuple(spied))
     monkeypatch.setattr(lightning_fixes, "_warned", set())
 
@@ -51,7 +52,7 @@ def test_a_fix_whose_target_is_gone_steps_aside_with_one_warning(
     lightning_fixes.install()  # a second command in the process: no second warning
 
     assert capsys.readouterr().err.splitlines() == [warning(fix, target)]
-    others = [each.module for each in lightning_fixes.FIXES if each.module != fix.module]
+    others = [each.fixes for each in lightning_fixes.FIXES if each.fixes != fix.fixes]
     assert installed == others * 2
 
 
@@ -75,7 +76,9 @@ def test_without_their_targets_the_package_imports_and_a_fit_runs_unpatched(
             "saved = [((importlib.import_module(m), a), getattr(importlib.import_module(m), a))"
             " for m, a in targets]",
             *hidden,
-            f"from {PACKAGE}.infra import cli, lightning_fixes, training, bench",
+            f"from {PACKAGE}.infra import cli",
+            f"from {PACKAGE}.infra.training import lightning_cli, lightning_fixes",
+            f"from {PACKAGE}.infra.tools import bench",
             restored,
             "lightning_fixes.missing = lambda fix: 'lightning.pytorch.' + fix.targets[0][1]",
             "cli.main(['fit', '--preset', 'debug', '--trainer.enable_progress_bar=false'])",

@@ -10,8 +10,8 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from {{ cookiecutter.package_name }}.infra import locks
-from {{ cookiecutter.package_name }}.infra.errors import Refusal
+from {{ cookiecutter.package_name }}.infra.command_line.errors import Refusal
+from {{ cookiecutter.package_name }}.infra.machine import locks
 
 PROJECT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = PROJECT / "requirements"

@@ -7,12 +7,12 @@ import torch
 from lightning.pytorch.trainer.connectors.logger_connector import result
 from lightning.pytorch.trainer.connectors.logger_connector.result import _ResultCollection
 
-from {{ cookiecutter.package_name }}.infra import log_overhead
+from {{ cookiecutter.package_name }}.infra.training import lightning_fixes
 
 
 @pytest.fixture(autouse=True)
 def installed() -> None:
-    log_overhead.install()
+    lightning_fixes.skip_needless_moves()
 
 
 def logged(values: list[float], batch_sizes: list[int]) -> _ResultCollection:
@@ -55,7 +55,7 @@ def test_the_epoch_mean_is_weighted_by_batch_size_as_before() -> None:
 
 
 def test_installing_twice_wraps_once() -> None:
-    log_overhead.install()
+    lightning_fixes.skip_needless_moves()
     move = result._ResultMetric.to
-    log_overhead.install()
+    lightning_fixes.skip_needless_moves()
     assert result._ResultMetric.to is move

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import wandb
 
-from {{ cookiecutter.package_name }}.infra.training import build
-from {{ cookiecutter.package_name }}.infra.wandb_logger import has_api_key
+from {{ cookiecutter.package_name }}.infra.training.lightning_cli import build
+from {{ cookiecutter.package_name }}.infra.training.wandb_logger import has_api_key
 
 QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
 SECRET = "0123456789abcdef0123456789abcdef01234567"  # shaped like a W&B key; never sent anywhere

@@ -12,8 +12,8 @@ import pytest
 from conftest import Refused
 import torch
 
-from {{ cookiecutter.package_name }}.infra import hardware
-from {{ cookiecutter.package_name }}.infra.doctor import mps_support
+from {{ cookiecutter.package_name }}.infra.machine import hardware
+from {{ cookiecutter.package_name }}.infra.machine.doctor import mps_support
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.infra.slow_start import notice_if_slow
+from {{ cookiecutter.package_name }}.infra.cli import notice_if_slow
 
 # How Python (and Lightning, which drops the category) prints a warning: "path/file.py:12: ...".
 WARNING_LINE = re.compile(r"\.py:\d+: ")

@@ -11,8 +11,8 @@ import pytest
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from {{ cookiecutter.package_name }}.infra import preemption
-from {{ cookiecutter.package_name }}.infra.training import build
+from {{ cookiecutter.package_name }}.infra.machine import preemption
+from {{ cookiecutter.package_name }}.infra.training.lightning_cli import build
 
 SIGNALLED_AT_STEP = 3
 FIT = [

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.infra import progress
-from {{ cookiecutter.package_name }}.infra.training import build
+from {{ cookiecutter.package_name }}.infra.training import progress
+from {{ cookiecutter.package_name }}.infra.training.lightning_cli import build
 
 EPOCHS = 3
 

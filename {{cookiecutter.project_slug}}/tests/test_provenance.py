@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from {{ cookiecutter.package_name }}.infra.training import build
+from {{ cookiecutter.package_name }}.infra.training.lightning_cli import build
 
 QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
 

@@ -17,8 +17,8 @@ import pytest
 import torch
 from conftest import FittedRun, Refused, tree
 
-from {{ cookiecutter.package_name }}.infra import run_history
 from {{ cookiecutter.package_name }}.infra.cli import main
+from {{ cookiecutter.package_name }}.infra.records import history as run_history
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 RUN = Path("runs") / PACKAGE / "version_0"

@@ -8,7 +8,7 @@ import pytest
 from conftest import Refused, killed_fit, tree
 import torch
 
-from {{ cookiecutter.package_name }}.infra.training import build
+from {{ cookiecutter.package_name }}.infra.training.lightning_cli import build
 
 EPOCHS = ["--trainer.max_epochs=3"]
 QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from conftest import FittedRun, Refused, tree
 
-from {{ cookiecutter.package_name }}.infra import run_record, runs
 from {{ cookiecutter.package_name }}.infra.cli import main
+from {{ cookiecutter.package_name }}.infra.records import folders as runs, record as run_record
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 RUNS = Path("runs") / PACKAGE
@@ -81,7 +81,7 @@ def kill_holding(*folders: Path) -> None:
     """A process that holds the folders' locks, then is SIGKILLed: the locks it leaves hold nothing."""
     script = (
         "import os, signal, sys; from pathlib import Path; "
-        f"from {PACKAGE}.infra import runs; "
+        f"from {PACKAGE}.infra.records import folders as runs; "
         "[runs.hold(Path(folder)) for folder in sys.argv[1:]]; "
         "os.kill(os.getpid(), signal.SIGKILL)"
     )
@@ -185,7 +185,7 @@ def test_a_stopped_run_shows_its_commit_presets_and_arguments(
     from crash import SigtermAtBatch
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-    from {{ cookiecutter.package_name }}.infra.training import build
+    from {{ cookiecutter.package_name }}.infra.training.lightning_cli import build
 
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
     (in_tmp_dir / "notes.md").write_text("first\n")

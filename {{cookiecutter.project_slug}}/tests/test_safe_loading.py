@@ -12,9 +12,9 @@ import torch
 from conftest import FittedRun, Refused, killed_fit, tree
 from payload import plant, refusal_of
 
-from {{ cookiecutter.package_name }}.infra import run_loading
 from {{ cookiecutter.package_name }}.infra.cli import LIGHTNING_COMMANDS
-from {{ cookiecutter.package_name }}.infra.errors import Refusal
+from {{ cookiecutter.package_name }}.infra.command_line.errors import Refusal
+from {{ cookiecutter.package_name }}.infra.records import loading as run_loading
 
 RUN = Path("runs") / "{{ cookiecutter.package_name }}" / "version_0"
 QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]

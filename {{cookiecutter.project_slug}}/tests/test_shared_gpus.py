@@ -1,5 +1,5 @@
 """A shared GPU box: runs take the least-used free GPUs, hold them with locks every user sees, and
-wait or stop when none is free (shared_gpus.py).
+wait or stop when none is free (machine/shared_gpus.py).
 
 NVML is a stand-in (fake_pynvml.py: a box of GPUs described in a file); the locks are real lock
 files in a folder of the test's own, held by real processes (gpu_taker.py) and released by the
@@ -29,12 +29,12 @@ import torch
 from conftest import Refused, write_locks
 from fake_pynvml import BOX_VARIABLE
 
-from {{ cookiecutter.package_name }}.infra import shared_gpus
 from {{ cookiecutter.package_name }}.infra.cli import main
+from {{ cookiecutter.package_name }}.infra.machine import shared_gpus
 
 # Before the tests run commands of Lightning in this process, as the command line imports it: its
 # log handlers then write to the real stderr, not to one test's captured stream.
-from {{ cookiecutter.package_name }}.infra.training import build  # noqa: F401
+from {{ cookiecutter.package_name }}.infra.training.lightning_cli import build  # noqa: F401
 
 TESTS = Path(__file__).resolve().parent
 GIB = 2**30

@@ -12,9 +12,9 @@ from conftest import Refused
 import torch
 import yaml
 
-from {{ cookiecutter.package_name }}.infra import sweep
 from {{ cookiecutter.package_name }}.infra.cli import main
-from {{ cookiecutter.package_name }}.infra.errors import Refusal
+from {{ cookiecutter.package_name }}.infra.command_line.errors import Refusal
+from {{ cookiecutter.package_name }}.infra.tools import sweep
 
 QUICK_FIT = [
     "--preset",

@@ -22,9 +22,12 @@ from conftest import CONFIG_VARIABLE, killed_fit, tree
 from ddp_fit import fit_and_save
 from lightning.pytorch import LightningDataModule
 
-from {{ cookiecutter.package_name }}.infra import doctor, fingerprints, presets, run_loading, sweep
 from {{ cookiecutter.package_name }}.infra.cli import main
-from {{ cookiecutter.package_name }}.infra.training import build
+from {{ cookiecutter.package_name }}.infra.command_line import presets
+from {{ cookiecutter.package_name }}.infra.machine import doctor
+from {{ cookiecutter.package_name }}.infra.records import fingerprints, loading as run_loading
+from {{ cookiecutter.package_name }}.infra.tools import sweep
+from {{ cookiecutter.package_name }}.infra.training.lightning_cli import build
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 SOURCE = Path(__file__).resolve().parents[1] / "src"

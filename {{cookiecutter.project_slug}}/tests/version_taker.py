@@ -1,7 +1,8 @@
 """The target of the processes that race for run versions (test_faults_runs.py).
 
-Its own module, importing only infra.runs: a spawned process imports the module of its target, and
-the test module's imports (torch, Lightning) would cost each process seconds before it races.
+Its own module, importing only infra.records.folders: a spawned process imports the module of its
+target, and the test module's imports (torch, Lightning) would cost each process seconds before it
+races.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
-from {{ cookiecutter.package_name }}.infra import runs
+from {{ cookiecutter.package_name }}.infra.records import folders as runs
 
 
 def take_versions(root: Path, count: int, queue: multiprocessing.Queue[int]) -> None:

@@ -36,39 +36,37 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from {{ cookiecutter.package_name }}.infra.errors import Refusal
-    from {{ cookiecutter.package_name }}.infra.fingerprints import Fingerprint
-    from {{ cookiecutter.package_name }}.infra.fingerprints import files as fingerprint_files
-    from {{ cookiecutter.package_name }}.infra.loading import GlobalBatchSampler, batched_loader
-    from {{ cookiecutter.package_name }}.infra.program import PROG
-    from {{ cookiecutter.package_name }}.infra.report import curves as learning_curves
-    from {{ cookiecutter.package_name }}.infra.report import newest_run
-    from {{ cookiecutter.package_name }}.infra.run_history import read as read_history
-    from {{ cookiecutter.package_name }}.infra.run_loading import (
+    from {{ cookiecutter.package_name }}.infra.command_line.errors import Refusal
+    from {{ cookiecutter.package_name }}.infra.command_line.parser import PROG
+    from {{ cookiecutter.package_name }}.infra.records.fingerprints import files as fingerprint_files, Fingerprint
+    from {{ cookiecutter.package_name }}.infra.records.history import read as read_history
+    from {{ cookiecutter.package_name }}.infra.records.report import curves as learning_curves, newest_run
+    from {{ cookiecutter.package_name }}.infra.training.batched_loading import batched_loader, GlobalBatchSampler
+    from {{ cookiecutter.package_name }}.infra.records.loading import (
         best_checkpoint,
         load_data,
         load_model,
         run_config,
     )
-    from {{ cookiecutter.package_name }}.infra.runs_table import run_folders, runs_root
+    from {{ cookiecutter.package_name }}.infra.records.table import run_folders, runs_root
 
 # Each public name: the module behind it, and its name there.
 PUBLIC = {
-    "GlobalBatchSampler": ("loading", "GlobalBatchSampler"),
-    "batched_loader": ("loading", "batched_loader"),
-    "Fingerprint": ("fingerprints", "Fingerprint"),
-    "fingerprint_files": ("fingerprints", "files"),
-    "runs_root": ("runs_table", "runs_root"),
-    "run_folders": ("runs_table", "run_folders"),
-    "newest_run": ("report", "newest_run"),
-    "best_checkpoint": ("run_loading", "best_checkpoint"),
-    "load_model": ("run_loading", "load_model"),
-    "load_data": ("run_loading", "load_data"),
-    "run_config": ("run_loading", "run_config"),
-    "read_history": ("run_history", "read"),
-    "learning_curves": ("report", "curves"),
-    "Refusal": ("errors", "Refusal"),
-    "PROG": ("program", "PROG"),
+    "GlobalBatchSampler": ("training.batched_loading", "GlobalBatchSampler"),
+    "batched_loader": ("training.batched_loading", "batched_loader"),
+    "Fingerprint": ("records.fingerprints", "Fingerprint"),
+    "fingerprint_files": ("records.fingerprints", "files"),
+    "runs_root": ("records.table", "runs_root"),
+    "run_folders": ("records.table", "run_folders"),
+    "newest_run": ("records.report", "newest_run"),
+    "best_checkpoint": ("records.loading", "best_checkpoint"),
+    "load_model": ("records.loading", "load_model"),
+    "load_data": ("records.loading", "load_data"),
+    "run_config": ("records.loading", "run_config"),
+    "read_history": ("records.history", "read"),
+    "learning_curves": ("records.report", "curves"),
+    "Refusal": ("command_line.errors", "Refusal"),
+    "PROG": ("command_line.parser", "PROG"),
 }
 __all__ = [
     "GlobalBatchSampler",

@@ -4,7 +4,7 @@ python -m {{ cookiecutter.package_name }} fit --preset gpu --preset bf16 --train
 python -m {{ cookiecutter.package_name }} fit --print_config   # the merged configuration
 python -m {{ cookiecutter.package_name }} presets              # what each preset does
 python -m {{ cookiecutter.package_name }} doctor               # this machine, packages, presets
-python -m {{ cookiecutter.package_name }} sweep --trials 20    # an Optuna sweep (sweep.py)
+python -m {{ cookiecutter.package_name }} sweep --trials 20    # an Optuna sweep (tools/sweep.py)
 python -m {{ cookiecutter.package_name }} runs                 # every run in runs/, one line each
 python -m {{ cookiecutter.package_name }} report               # the newest run's page in reports/
 python -m {{ cookiecutter.package_name }} gpus                 # this box's GPUs, and whose runs hold them
@@ -15,19 +15,38 @@ torch and Lightning are imported by the commands that use them, not here: `runs`
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from {{ cookiecutter.package_name }}.infra import (
-    presets,
-    quiet,
-    runs_table,
-    shared_gpus,
-    slow_start,
-)
-from {{ cookiecutter.package_name }}.infra.command_parser import CommandParser
-from {{ cookiecutter.package_name }}.infra.errors import Refusal, reported
-from {{ cookiecutter.package_name }}.infra.program import PROG, SUBCOMMANDS
+from {{ cookiecutter.package_name }}.infra.command_line import presets
+from {{ cookiecutter.package_name }}.infra.command_line.errors import Refusal, reported
+from {{ cookiecutter.package_name }}.infra.command_line.parser import CommandParser, PROG, SUBCOMMANDS
+from {{ cookiecutter.package_name }}.infra.machine import shared_gpus
+from {{ cookiecutter.package_name }}.infra.records import table as runs_table
+from {{ cookiecutter.package_name }}.infra.training import quiet
+
+# One line on screen when a command's start-up is slow, instead of a silent terminal: the first
+# command after an install reads torch and Lightning from a cold disk and compiles their bytecode,
+# a minute or more on a busy machine. A start that is quick says nothing.
+NOTICE_AFTER_SECONDS = 5.0
+
+
+@contextmanager
+def notice_if_slow(doing: str, after: float = NOTICE_AFTER_SECONDS) -> Iterator[None]:
+    """Print `doing` to stderr if the block is still running `after` seconds in (rank 0 only)."""
+    if os.environ.get("LOCAL_RANK", "0") != "0":
+        yield
+        return
+    timer = threading.Timer(after, lambda: print(doing, file=sys.stderr, flush=True))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def presets_parser() -> CommandParser:
@@ -46,14 +65,15 @@ def print_presets(args: list[str]) -> None:
 
 
 def run_lightning(args: list[str]) -> None:
-    """fit, validate, test or predict: LightningCLI with the project's settings (training.py)."""
-    with slow_start.notice_if_slow(
+    """fit, validate, test or predict: LightningCLI with the project's settings
+    (training/lightning_cli.py)."""
+    with notice_if_slow(
         "Loading torch and Lightning (the first start after an install reads and compiles them: "
         "up to a minute or two)..."
     ):
         import torch
 
-        from {{ cookiecutter.package_name }}.infra.training import build
+        from {{ cookiecutter.package_name }}.infra.training.lightning_cli import build
 
     build(args)
     # Under torchrun or srun the process group outlives fit; left to the interpreter's exit, its
@@ -63,30 +83,31 @@ def run_lightning(args: list[str]) -> None:
 
 
 def run_bench(args: list[str]) -> None:
-    """`bench`: training throughput against a plain PyTorch loop (bench.py)."""
-    from {{ cookiecutter.package_name }}.infra import bench
+    """`bench`: training throughput against a plain PyTorch loop (tools/bench.py)."""
+    from {{ cookiecutter.package_name }}.infra.tools import bench
 
     bench.main(args)
 
 
 def run_doctor(args: list[str]) -> None:
-    """`doctor`: this machine, the packages against the locks, the presets that run (doctor.py)."""
-    from {{ cookiecutter.package_name }}.infra import doctor
+    """`doctor`: this machine, the packages against the locks, the presets that run
+    (machine/doctor.py)."""
+    from {{ cookiecutter.package_name }}.infra.machine import doctor
 
     doctor.main(args)
 
 
 def run_report(args: list[str]) -> None:
-    """`report`: one HTML page of a run, its curves, figures and provenance (report.py)."""
-    from {{ cookiecutter.package_name }}.infra import report
+    """`report`: one HTML page of a run, its curves, figures and provenance (records/report.py)."""
+    from {{ cookiecutter.package_name }}.infra.records import report
 
     report.main(args)
 
 
 def run_sweep(args: list[str]) -> None:
-    """`sweep`: an Optuna study over the arguments of `fit` (sweep.py)."""
+    """`sweep`: an Optuna study over the arguments of `fit` (tools/sweep.py)."""
     # Imported here: it imports Optuna, which the other commands do without.
-    from {{ cookiecutter.package_name }}.infra import sweep
+    from {{ cookiecutter.package_name }}.infra.tools import sweep
 
     sweep.main(args)
 
