@@ -238,7 +238,7 @@ def test_your_code_and_docs_import_only_the_public_surface_of_infra() -> None:
 def test_the_check_finds_an_import_past_the_surface() -> None:
     assert reaching_past_the_surface(f"from {INFRA}.loading import batched_loader") != []
     assert reaching_past_the_surface(f"from {INFRA} import (\n    runs,\n)") != []
-    assert reaching_past_the_surface(f"import {INFRA}.runs_table") != []
+    assert reaching_past_the_surface(f"import {INFRA}.records.table") != []
     assert reaching_past_the_surface(f"from {INFRA} import (\n    load_model,  # why\n)") == []
 
 
