@@ -26,7 +26,10 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from {{ cookiecutter.package_name }}.infra.records import fingerprints
-from {{ cookiecutter.package_name }}.infra.training.batched_loading import batched_loader, GlobalBatchSampler
+from {{ cookiecutter.package_name }}.infra.training.batched_loading import (
+    batched_loader,
+    GlobalBatchSampler,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

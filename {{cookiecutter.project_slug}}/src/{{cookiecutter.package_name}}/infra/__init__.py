@@ -38,10 +38,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from {{ cookiecutter.package_name }}.infra.command_line.errors import Refusal
     from {{ cookiecutter.package_name }}.infra.command_line.parser import PROG
-    from {{ cookiecutter.package_name }}.infra.records.fingerprints import files as fingerprint_files, Fingerprint
+    from {{ cookiecutter.package_name }}.infra.records.fingerprints import (
+        files as fingerprint_files,
+        Fingerprint,
+    )
     from {{ cookiecutter.package_name }}.infra.records.history import read as read_history
-    from {{ cookiecutter.package_name }}.infra.records.report import curves as learning_curves, newest_run
-    from {{ cookiecutter.package_name }}.infra.training.batched_loading import batched_loader, GlobalBatchSampler
+    from {{ cookiecutter.package_name }}.infra.records.report import (
+        curves as learning_curves,
+        newest_run,
+    )
+    from {{ cookiecutter.package_name }}.infra.training.batched_loading import (
+        batched_loader,
+        GlobalBatchSampler,
+    )
     from {{ cookiecutter.package_name }}.infra.records.loading import (
         best_checkpoint,
         load_data,

@@ -23,7 +23,11 @@ from contextlib import contextmanager
 
 from {{ cookiecutter.package_name }}.infra.command_line import presets
 from {{ cookiecutter.package_name }}.infra.command_line.errors import Refusal, reported
-from {{ cookiecutter.package_name }}.infra.command_line.parser import CommandParser, PROG, SUBCOMMANDS
+from {{ cookiecutter.package_name }}.infra.command_line.parser import (
+    CommandParser,
+    PROG,
+    SUBCOMMANDS,
+)
 from {{ cookiecutter.package_name }}.infra.machine import shared_gpus
 from {{ cookiecutter.package_name }}.infra.records import table as runs_table
 from {{ cookiecutter.package_name }}.infra.training import quiet

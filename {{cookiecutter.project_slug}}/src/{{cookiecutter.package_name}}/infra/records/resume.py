@@ -17,7 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from {{ cookiecutter.package_name }}.infra.command_line.errors import Refusal
-from {{ cookiecutter.package_name }}.infra.records import checkpoints, folders as run_folders, record as run_record
+from {{ cookiecutter.package_name }}.infra.records import (
+    checkpoints,
+    folders as run_folders,
+    record as run_record,
+)
 
 MODES = ("never", "auto", "auto-or-fresh")
 # What a resumed run must keep: what it trains, and the length its schedule was built for.

@@ -32,7 +32,11 @@ from typing import Any
 from {{ cookiecutter.package_name }}.infra.command_line import defaults
 from {{ cookiecutter.package_name }}.infra.command_line.errors import Refusal
 from {{ cookiecutter.package_name }}.infra.command_line.parser import CommandParser, PROG
-from {{ cookiecutter.package_name }}.infra.records import fingerprints, folders as runs, record as run_record
+from {{ cookiecutter.package_name }}.infra.records import (
+    fingerprints,
+    folders as runs,
+    record as run_record,
+)
 
 PROVENANCE = "provenance.json"  # provenance.py writes it
 # A folder holding one of these is a run's: it is listed, and not searched further.

@@ -51,7 +51,10 @@ from {{ cookiecutter.package_name }}.infra.command_line.errors import Refusal
 from {{ cookiecutter.package_name }}.infra.command_line.parser import CommandParser, PROG
 from {{ cookiecutter.package_name }}.infra.machine import hardware
 from {{ cookiecutter.package_name }}.infra.training.batched_loading import batched_loader
-from {{ cookiecutter.package_name }}.infra.training.lightning_cli import build, install_lightning_fixes
+from {{ cookiecutter.package_name }}.infra.training.lightning_cli import (
+    build,
+    install_lightning_fixes,
+)
 from {{ cookiecutter.package_name }}.infra.training.progress import LiveLossProgressBar
 
 Batch = tuple[torch.Tensor, torch.Tensor]

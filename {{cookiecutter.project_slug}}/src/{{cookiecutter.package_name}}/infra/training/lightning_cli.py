@@ -28,7 +28,12 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.plugins.io import CheckpointIO
 
-from {{ cookiecutter.package_name }}.infra.command_line import config_files, credentials, defaults, presets
+from {{ cookiecutter.package_name }}.infra.command_line import (
+    config_files,
+    credentials,
+    defaults,
+    presets,
+)
 from {{ cookiecutter.package_name }}.infra.command_line.errors import RANK_VARIABLES, Refusal
 from {{ cookiecutter.package_name }}.infra.command_line.parser import PROG, SUBCOMMANDS
 from {{ cookiecutter.package_name }}.infra.machine import cluster, shared_gpus
@@ -37,7 +42,10 @@ from {{ cookiecutter.package_name }}.infra.machine.preemption import RequeueOnSi
 {%- endif %}
 from {{ cookiecutter.package_name }}.infra.records import ckpt_path, fingerprints, resume
 from {{ cookiecutter.package_name }}.infra.records import folders as runs
-from {{ cookiecutter.package_name }}.infra.records.checkpoints import AtomicCheckpointIO, LastCheckpoint
+from {{ cookiecutter.package_name }}.infra.records.checkpoints import (
+    AtomicCheckpointIO,
+    LastCheckpoint,
+)
 from {{ cookiecutter.package_name }}.infra.records.predictions import PredictionsFile
 from {{ cookiecutter.package_name }}.infra.records.provenance import (
     RunProvenance,
