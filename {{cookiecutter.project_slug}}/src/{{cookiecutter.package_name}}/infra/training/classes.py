@@ -28,7 +28,7 @@ import torch
 from lightning.pytorch import Callback, LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.utilities.model_helpers import is_overridden
 
-from {{ cookiecutter.package_name }}.infra.training.parse_errors import PARSER_KEY
+from {{ cookiecutter.package_name }}.infra.training.refusals import PARSER_KEY
 
 # The base class of each section that names a class.
 KINDS: dict[str, type] = {"model": LightningModule, "data": LightningDataModule}

@@ -57,16 +57,13 @@ from {{ cookiecutter.package_name }}.infra.training import (
     classes,
     compiling,
     lightning_fixes,
-    lightning_refusals,
     logging_interval,
-    trainer_values,
+    refusals,
 )
 from {{ cookiecutter.package_name }}.infra.training import batched_loading as loading
 from {{ cookiecutter.package_name }}.infra.training.interrupt import StopOnCtrlC
-from {{ cookiecutter.package_name }}.infra.training.parse_errors import one_line
 from {{ cookiecutter.package_name }}.infra.training.progress import LiveLossProgressBar
 from {{ cookiecutter.package_name }}.infra.training.random_states import RandomStates
-from {{ cookiecutter.package_name }}.infra.training.training_batches import RequireTrainingBatches
 
 # `--ckpt_path untrained`: validate, test or predict the model's initial weights, on purpose.
 UNTRAINED = "untrained"
@@ -194,7 +191,7 @@ class TrainingCLI(LightningCLI):
         continuing = self.resuming is not None or hpc_checkpoints(trainer.default_root_dir)
         if self.subcommand and trainer.logger and not trainer.fast_dev_run and not continuing:
             self._note_what_sets_it_apart(config)  # before the checks below complete the settings
-        trainer_values.check(trainer)
+        refusals.check_trainer_values(trainer)
         trainer.num_nodes = cluster.check_start(
             trainer.accelerator,
             trainer.devices,
@@ -258,18 +255,18 @@ class TrainingCLI(LightningCLI):
             config.ckpt_path = None
 
     def _set_seed(self) -> None:
-        with lightning_refusals.refused_as_configuration(building=True, setting="seed_everything"):
+        with refusals.refused_as_configuration(building=True, setting="seed_everything"):
             super()._set_seed()
 
     def instantiate_classes(self) -> None:
-        with lightning_refusals.refused_as_configuration(building=True):
+        with refusals.refused_as_configuration(building=True):
             super().instantiate_classes()
 
     def _run_subcommand(self, subcommand: str) -> None:
         # Lightning refusing a setting as it runs, or a model that does not take its data's
-        # batches, in one line; every other error with its traceback (lightning_refusals.py and
+        # batches, in one line; every other error with its traceback (refusals.py and
         # classes.py draw the line).
-        with lightning_refusals.refused_as_configuration(building=False):
+        with refusals.refused_as_configuration(building=False):
             try:
                 super()._run_subcommand(subcommand)
             except Exception as error:
@@ -371,7 +368,7 @@ class TrainingCLI(LightningCLI):
         callbacks = list(callbacks) if isinstance(callbacks, list) else [callbacks]
         callbacks.append(self.first_step)
         if self.subcommand == "fit":  # first: it refuses before any other callback writes
-            callbacks.insert(0, RequireTrainingBatches())
+            callbacks.insert(0, refusals.RequireTrainingBatches())
             callbacks.append(StopOnCtrlC())
             callbacks += [logging_interval.LogEveryEpoch(), loading.LoaderWaitAdvice()]
         if self.subcommand == "predict":
@@ -540,7 +537,7 @@ def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ())
         parser_kwargs.update({command: files for command in commands})
     else:
         parser_kwargs.update(files)
-    # Parse errors come back as exceptions, so each is one line (parse_errors.py), not a usage text.
+    # Parse errors come back as exceptions, so each is one line (refusals.py), not a usage text.
     parser_kwargs["exit_on_error"] = False
     expanded = presets.expand(args) if run else presets.expand(["fit", *args])[1:]
     config_files.check_command_line(expanded)
@@ -570,4 +567,4 @@ def build(args: list[str], run: bool = True, callbacks: Sequence[Callback] = ())
     problem = classes.parse_problem(refused, defaults.files_in_order()[1])
     command = next((arg for arg in args if arg in SUBCOMMANDS), "fit") if run else "fit"
     hint = f"`{PROG} {command} --help` lists the options and their types"
-    raise Refusal(problem or one_line(refused, hint))
+    raise Refusal(problem or refusals.one_line(refused, hint))
