@@ -31,9 +31,10 @@ CUDA_ONLY_PREFIXES = ("nvidia-", "cuda-", "triton")
 EVERY_TARGET = ("nvidia-ml-py",)
 RELOCK = "run `nox -s lock` to recompile it"
 # The first line of a CPU lock that holds PyPI's torch because the +cpu build could not be resolved
-# when it was compiled (see noxfile.py); such a lock pins exactly what prod.txt pins.
+# when it was compiled (see lock_compiling.py); such a lock pins exactly what prod.txt pins.
 CPU_FALLBACK_MARK = "# CPU lock fallback:"
-# The platforms the locks resolve for (see LOCK_PLATFORMS in noxfile.py); markers are read for them.
+# The platforms the locks resolve for (lock_compiling.py's LINUX_PLATFORM and MACOS_PLATFORM); markers
+# are read for them.
 LINUX_MARKERS = {
     "sys_platform": "linux",
     "platform_system": "Linux",
