@@ -107,7 +107,7 @@ def resolve_cpu_lock(
         if not candidate.is_file():
             raise CommandFailed("uv wrote no lock")
         cpu_pins = candidate.read_text()
-        leaked = [name for name in locks.read_lock(candidate) if locks.is_cuda_only(name)]
+        leaked = [name for name in locks.read_lock(candidate) if torch_index.is_cuda_only(name)]
         if "+cpu " in cpu_pins and not leaked:
             return candidate, ""
         reason = f"it would install {', '.join(leaked) or 'the CUDA build'}"
@@ -158,7 +158,7 @@ def cpu_lock_to_install(
     """
     if not locks.is_cpu_fallback(cpu_lock):
         return cpu_lock
-    cuda = sorted(name for name in locks.read_lock(cpu_lock) if locks.is_cuda_only(name))
+    cuda = sorted(name for name in locks.read_lock(cpu_lock) if torch_index.is_cuda_only(name))
     downloads = (
         f"PyPI's torch and {len(cuda)} CUDA packages ({', '.join(cuda[:2])}, ...): several GB "
         "that a CPU machine does not use"
