@@ -1,5 +1,5 @@
-"""`nox -s lock` compiles each .in file into its locks, and the CPU lock gets torch's CPU build, keeps
-a good lock, or falls back to prod.txt's pins, saying which.
+"""`nox -s lock` compiles each .in file into its locks; the CPU lock gets torch's CPU build, keeps a
+good lock, or falls back to prod.txt's pins, saying which.
 
 The nox session is a stand-in that records the commands and messages; its `uv pip compile` writes
 only the CPU lock aside, with the pins a test gives it. torch's CPU index is either a folder of
@@ -26,7 +26,8 @@ OPTIONS = "--python-version=3.11 --generate-hashes --quiet --custom-compile-comm
 LINUX = f"--python-platform=x86_64-manylinux_2_28 {OPTIONS}"
 UNREACHABLE = "http://127.0.0.1:9/whl/cpu"
 CPU_PINS = "torch==2.8.0+cpu \\\n    --hash=sha256:0\nnumpy==2.1.0 \\\n    --hash=sha256:0\n"
-CUDA_PINS = "torch==2.8.0 \\\n    --hash=sha256:0\nnvidia-cublas==13.0.0 \\\n    --hash=sha256:0\n"
+CUBLAS = "nvidia-cublas==13.0.0 \\\n    --hash=sha256:0\n"
+CUDA_PINS = f"torch==2.8.0 \\\n    --hash=sha256:0\n{CUBLAS}"
 
 
 class Stopped(Exception):
@@ -119,12 +120,13 @@ def test_an_upgrade_passes_its_options_to_every_compile(requirements: Path) -> N
     assert all("--upgrade-package=torch" in command for command in session.commands)
 
 
+@pytest.mark.parametrize("resolved", [CUDA_PINS, CPU_PINS + CUBLAS], ids=["cuda-torch", "leaked"])
 def test_a_cpu_resolution_with_cuda_wheels_keeps_a_good_cpu_lock_and_stops(
-    requirements: Path,
+    requirements: Path, resolved: str
 ) -> None:
     (requirements / "prod-cpu.txt").write_text(CPU_PINS)
     with pytest.raises(Stopped) as stopped:
-        compile_locks(RecordingSession(resolves=CUDA_PINS), requirements, PYTHON)
+        compile_locks(RecordingSession(resolves=resolved), requirements, PYTHON)
     assert str(stopped.value) == (
         "the CPU lock did not get the CPU build of torch (it would install nvidia-cublas); "
         f"{requirements / 'prod-cpu.txt'} is unchanged. Make https://download.pytorch.org/whl/cpu "

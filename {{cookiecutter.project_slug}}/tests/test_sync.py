@@ -135,8 +135,8 @@ def test_another_python_version_is_told_to_activate_the_projects_environment(
 ) -> None:
     python = stub_answering(tmp_path / "bin", "linux x86_64 3.9 glibc 2.35")
     assert machine_problem(str(python), "gpu", PYTHON, REQUIREMENTS) == (
-        f"{python} is Python 3.9, but the locks in requirements/ for the gpu target install on Linux "
-        f"x86_64 with glibc 2.28 or newer and Python {PYTHON}: activate the project's conda "
+        f"{python} is Python 3.9, but the locks in requirements/ for the gpu target install on "
+        f"Linux x86_64 with glibc 2.28 or newer and Python {PYTHON}: activate the project's conda "
         "environment (`conda env create -f environment.yml` makes it), or a virtualenv of Python "
         f"{PYTHON}"
     )

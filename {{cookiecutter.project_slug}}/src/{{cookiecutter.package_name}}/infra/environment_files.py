@@ -1,8 +1,8 @@
 """The conda environment files, one a lock target, and the check `nox -s env` makes of one first:
 it parses, and it asks for the Python of the locks and (environment.yml) the CUDA of torch's wheels.
 
-Standard library, packaging and PyYAML only: the noxfile imports this before the project is
-installed.
+Standard library, packaging and PyYAML (imported when a file is checked) only: the noxfile imports
+this before the project is installed.
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
-"""Compiling requirements/*.in into the locks with `uv pip compile` (`nox -s lock`, `nox -s upgrade`),
-and the CPU lock's way to torch's CPU build.
+"""Compiling requirements/*.in into the locks with `uv pip compile` (`nox -s lock`, `upgrade`), and
+the CPU lock's way to torch's CPU build.
 
 prod-cpu.txt holds torch's +cpu build, which only torch's own index carries. Where that index could
-not be reached when the locks were compiled, prod-cpu.txt falls back to prod.txt's pins (PyPI's torch
-with its CUDA wheels, marked as such), and a CPU install moves it to the +cpu build first.
+not be reached when the locks were compiled, prod-cpu.txt falls back to prod.txt's pins (PyPI's
+torch with its CUDA wheels, marked as such), and a CPU install moves it to the +cpu build first.
 
-The functions take the nox session that runs them (typed as `Session`, what they use of it).
-Standard library and packaging only: the noxfile imports this before the project is installed.
+The functions take the nox session that runs them (typed as `Session`, what they use of it), and
+import nox itself only for the error its commands raise. Standard library and packaging otherwise:
+the noxfile imports this before the project is installed.
 """
 
 from __future__ import annotations

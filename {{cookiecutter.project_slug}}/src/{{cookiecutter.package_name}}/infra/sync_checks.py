@@ -2,7 +2,7 @@
 fit, and an environment of the project's own, since a sync removes every package the locks do not
 name. The interpreter is asked (it may be another one than the Python running nox).
 
-Standard library only: the noxfile imports this before the project is installed.
+Standard library and packaging only: the noxfile imports this before the project is installed.
 """
 
 from __future__ import annotations
