@@ -23,7 +23,7 @@ HOOK = ROOT / "hooks" / "pre_gen_project.py"
 LOCKS = ROOT / "{{cookiecutter.project_slug}}" / "locks"
 BEGIN = "# BEGIN LOCKED MODULES (written by `nox -s import_names`; do not edit)\n"
 END = "# END LOCKED MODULES\n"
-# As the baked project's infra/machine/locks.py has them.
+# As the baked project's infra/machine/torch_index.py has them.
 CUDA_ONLY_PREFIXES = ("nvidia-", "cuda-", "triton")
 EVERY_TARGET = ("nvidia-ml-py",)  # NVML's pure-Python bindings: no CUDA wheel
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==", re.MULTILINE)

@@ -11,7 +11,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from {{ cookiecutter.package_name }}.infra.command_line.errors import Refusal
-from {{ cookiecutter.package_name }}.infra.machine import locks
+from {{ cookiecutter.package_name }}.infra.machine import locks, torch_index
 
 PROJECT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = PROJECT / "requirements"
@@ -169,3 +169,30 @@ def test_installed_packages_are_compared_with_their_pins(tmp_path: Path) -> None
     ]
     assert differences[0].installed == pytest.__version__
     assert differences[1].installed is None
+
+
+@pytest.mark.parametrize(
+    ("name", "cuda_only"),
+    [
+        ("nvidia-cublas", True),
+        ("NVIDIA_cuda_runtime", True),
+        ("cuda-bindings", True),
+        ("triton", True),
+        ("nvidia-ml-py", False),  # NVML's bindings, locked for every target
+        ("nvidia_ml.py", False),
+        ("torch", False),
+    ],
+)
+def test_only_the_wheels_of_torchs_cuda_build_are_cuda_only(name: str, cuda_only: bool) -> None:
+    assert torch_index.is_cuda_only(name) is cuda_only
+
+
+def test_the_install_notice_counts_the_cuda_wheels_and_not_nvmls_bindings(tmp_path: Path) -> None:
+    gpu, cpu = tmp_path / "prod.txt", tmp_path / "prod-cpu.txt"
+    pins = ["torch==2.8.0", "nvidia-cublas==13.0.0", "Triton==3.4.0", "nvidia-ml-py==13.580.65"]
+    gpu.write_text("".join(f"{pin} \\\n    --hash=sha256:0\n" for pin in pins))
+    cpu.write_text("torch==2.8.0+cpu \\\n    --hash=sha256:0\nnvidia-ml-py==13.580.65\n")
+    assert torch_index.install_notice([gpu]).startswith(
+        "installing 4 locked packages, hash-checked; torch is the largest (with 2 CUDA packages, "
+    )
+    assert "(the CPU build, about 190 MB)" in torch_index.install_notice([cpu])

@@ -20,20 +20,17 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from {{ cookiecutter.package_name }}.infra.command_line.errors import Refusal
+from {{ cookiecutter.package_name }}.infra.machine.torch_index import is_cuda_only
 
 # Linux x86_64 with a CUDA GPU, Linux x86_64 without one, macOS on Apple silicon.
 TARGETS = ("gpu", "cpu", "macos")
 MACOS_LOCK = "macos-arm64.txt"
-# Wheels that only the CUDA build of torch needs; the CPU lock must hold none of them.
-CUDA_ONLY_PREFIXES = ("nvidia-", "cuda-", "triton")
-# NVIDIA's pure-Python NVML bindings (`gpus`, shared_gpus.py), locked for every target: a name
-# of NVIDIA's that is no CUDA wheel.
-EVERY_TARGET = ("nvidia-ml-py",)
 RELOCK = "run `nox -s lock` to recompile it"
 # The first line of a CPU lock that holds PyPI's torch because the +cpu build could not be resolved
-# when it was compiled (see noxfile.py); such a lock pins exactly what prod.txt pins.
+# when it was compiled (see lock_compiling.py); such a lock pins exactly what prod.txt pins.
 CPU_FALLBACK_MARK = "# CPU lock fallback:"
-# The platforms the locks resolve for (see LOCK_PLATFORMS in noxfile.py); markers are read for them.
+# The platforms the locks resolve for (lock_compiling.py's LINUX_PLATFORM and MACOS_PLATFORM); markers
+# are read for them.
 LINUX_MARKERS = {
     "sys_platform": "linux",
     "platform_system": "Linux",
@@ -282,11 +279,6 @@ def _disagreements(
 def is_cpu_fallback(lock: Path) -> bool:
     """Whether `lock` is a CPU lock that holds PyPI's torch (see CPU_FALLBACK_MARK)."""
     return lock.exists() and read_text(lock).startswith(CPU_FALLBACK_MARK)
-
-
-def is_cuda_only(name: str) -> bool:
-    """Whether the distribution `name` is a wheel only the CUDA build of torch needs."""
-    return name.startswith(CUDA_ONLY_PREFIXES) and name not in EVERY_TARGET
 
 
 def _cpu_lock_problems(requirements: Path, gpu: dict[str, Pin], cpu: dict[str, Pin]) -> list[str]:

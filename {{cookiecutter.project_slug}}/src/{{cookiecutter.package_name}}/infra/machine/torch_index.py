@@ -18,13 +18,23 @@ from pathlib import Path
 
 DEFAULT_INDEX = "https://download.pytorch.org/whl/cpu"
 PINNED_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==", re.MULTILINE)
-# The CUDA wheels of torch's CUDA build (as locks.is_cuda_only): not NVML's bindings, nvidia-ml-py.
-CUDA_PACKAGES = re.compile(r"^(nvidia|cuda)[-_](?!ml[-_]py$)|^triton$", re.IGNORECASE)
+# Wheels that only the CUDA build of torch needs (by canonical name); the CPU lock holds none.
+CUDA_ONLY_PREFIXES = ("nvidia-", "cuda-", "triton")
+# NVIDIA's pure-Python NVML bindings (`gpus`, shared_gpus.py), locked for every target: a name of
+# NVIDIA's that is no CUDA wheel.
+EVERY_TARGET = ("nvidia-ml-py",)
 PROBE_SECONDS = 10
 
 
 class UnreachableIndex(RuntimeError):
     """torch's CPU index does not answer; the message names the URL and the ways around it."""
+
+
+def is_cuda_only(name: str) -> bool:
+    """Whether the distribution `name`, however spelled (`NVIDIA_cublas`), is a wheel only the CUDA
+    build of torch needs."""
+    canonical = re.sub(r"[-_.]+", "-", name).lower()  # PEP 503, as packaging's canonicalize_name
+    return canonical.startswith(CUDA_ONLY_PREFIXES) and canonical not in EVERY_TARGET
 
 
 def index_url() -> str:
@@ -70,7 +80,7 @@ def install_notice(lock_files: list[Path]) -> str:
     """What installing `lock_files` is about to do and roughly how long it takes: installers print
     nothing while they download, and torch alone is hundreds of MB."""
     names = {name.lower() for lock in lock_files for name in PINNED_NAME.findall(lock.read_text())}
-    cuda = [name for name in names if CUDA_PACKAGES.search(name)]
+    cuda = [name for name in names if is_cuda_only(name)]
     torch = f"with {len(cuda)} CUDA packages, several GB" if cuda else "the CPU build, about 190 MB"
     return (
         f"installing {len(names)} locked packages, hash-checked; torch is the largest ({torch}): "
