@@ -75,7 +75,8 @@ class HashCache:
             self.connection = None
         self.new: list[tuple[str, int, int, int, str]] = []  # written at close, in one commit
 
-    def sha256(self, path: Path) -> str:
+    def sha256(self, path: Path) -> tuple[str, int]:
+        """The file's sha256 and its size, from one stat."""
         stat = path.stat()
         key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
         if self.connection is not None:
@@ -85,13 +86,13 @@ class HashCache:
                 key,
             ).fetchone()
             if row is not None:
-                return str(row[0])
+                return str(row[0]), stat.st_size
         digest = hashlib.sha256()
         with path.open("rb") as stream:
             while chunk := stream.read(CHUNK):
                 digest.update(chunk)
         self.new.append((*key, digest.hexdigest()))
-        return digest.hexdigest()
+        return digest.hexdigest(), stat.st_size
 
     def close(self) -> None:
         if self.connection is None:
@@ -178,9 +179,10 @@ def files(*paths: str | Path) -> Fingerprint:
             found = files_under(given) if given.is_dir() else iter([given])
             for path in found:
                 name = path.relative_to(given.parent).as_posix()
-                entries.append(f"{name}\t{cache.sha256(path)}")
+                file_hash, file_size = cache.sha256(path)
+                entries.append(f"{name}\t{file_hash}")
                 count += 1
-                size += path.stat().st_size
+                size += file_size
     finally:
         cache.close()
     digest = hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest()

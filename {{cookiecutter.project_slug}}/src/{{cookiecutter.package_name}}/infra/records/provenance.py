@@ -22,6 +22,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 
 from {{ cookiecutter.package_name }}.infra.command_line.credentials import masked
 from {{ cookiecutter.package_name }}.infra.records import fingerprints
+from {{ cookiecutter.package_name }}.infra.records import record as run_record
 from {{ cookiecutter.package_name }}.infra.records.resume import flatten
 
 # Where a run writes and whether it resumes, not what it trains: the logger (a sweep points each
@@ -105,12 +106,8 @@ def collect(seed: int | None, config: str, directory: Path) -> dict[str, Any]:
 def last_data(folder: Path) -> Any:
     """The `data` section of the newest provenance record in the run folder `folder`: what the run
     trained on last (a continuation may have been allowed to go on with other data)."""
-    numbered = {
-        int(path.stem.rpartition("-")[2]): path
-        for path in folder.glob("provenance-resume-*.json")
-        if path.stem.rpartition("-")[2].isdigit()
-    }
-    newest = numbered[max(numbered)] if numbered else folder / "provenance.json"
+    resumed = run_record.continuations(folder, "provenance")
+    newest = resumed[-1][1] if resumed else folder / "provenance.json"
     try:
         return json.loads(newest.read_text()).get("data")
     except (OSError, ValueError, AttributeError):
@@ -185,14 +182,15 @@ class RunProvenance(Callback):
             record.update(presets=self.presets, arguments=self.arguments)
         folder = Path(run_directory)
         folder.mkdir(parents=True, exist_ok=True)
-        suffix = ""
+        record_path = folder / "provenance.json"
         if self.continuing:
-            suffix = f"-resume-{len(list(folder.glob('provenance-resume-*.json'))) + 1}"
+            record_path = run_record.next_continuation(folder, "provenance")
+        suffix = record_path.stem.removeprefix("provenance")  # "-resume-N": its diff's name too
         git = record["git"]
         if git and git["diff"]:
             (folder / f"git{suffix}.diff").write_text(git["diff"])
             record["git"] = {**git, "diff": f"git{suffix}.diff"}  # the file beside this one
-        (folder / f"provenance{suffix}.json").write_text(json.dumps(record, indent=2))
+        record_path.write_text(json.dumps(record, indent=2))
         started = folder / "provenance.json"
         if self.continuing and started.is_file():
             record = json.loads(started.read_text())  # the run's columns say how it started

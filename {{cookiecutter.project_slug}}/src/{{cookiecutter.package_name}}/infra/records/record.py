@@ -22,23 +22,24 @@ from pathlib import Path
 from typing import Any
 
 RECORD = "run.json"
-CONTINUATION = re.compile(r"run-resume-(\d+)\.json")
 RUNNING, FINISHED, STOPPED, FAILED = "running", "finished", "stopped", "failed"
 
 
-def continuations(folder: Path) -> list[tuple[int, Path]]:
-    """The continuation records in `folder` with their numbers, in the order they were written."""
+def continuations(folder: Path, record: str = "run") -> list[tuple[int, Path]]:
+    """The continuations' `<record>-resume-N.json` in `folder` (of run.json, or of another record
+    of the run such as provenance.json) with their numbers, in the order they were written."""
+    numbered = re.compile(rf"{re.escape(record)}-resume-(\d+)\.json")
     return sorted(
         (int(match.group(1)), path)
-        for path in folder.glob("run-resume-*.json")
-        if (match := CONTINUATION.fullmatch(path.name))
+        for path in folder.glob(f"{record}-resume-*.json")
+        if (match := numbered.fullmatch(path.name))
     )
 
 
-def next_continuation(folder: Path) -> Path:
-    """Where the next continuation of the run in `folder` records itself: run-resume-N.json."""
-    last = max((number for number, _ in continuations(folder)), default=0)
-    return folder / f"run-resume-{last + 1}.json"
+def next_continuation(folder: Path, record: str = "run") -> Path:
+    """Where the next continuation of the run in `folder` writes its `<record>-resume-N.json`."""
+    last = max((number for number, _ in continuations(folder, record)), default=0)
+    return folder / f"{record}-resume-{last + 1}.json"
 
 
 def write(path: Path, record: dict[str, Any]) -> None:
