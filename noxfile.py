@@ -47,7 +47,7 @@ nox.options.default_venv_backend = "uv|virtualenv"  # uv where it is installed: 
 
 def project_module(name: str) -> ModuleType:
     """A module of the baked project's package, loaded from the template (it holds no Jinja)."""
-    (path,) = PROJECT_TEMPLATE.glob(f"src/*/infra/{name}.py")
+    (path,) = PROJECT_TEMPLATE.glob(f"src/*/infra/*/{name}.py")  # in one of infra's packages
     spec = importlib.util.spec_from_file_location(f"baked_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
