@@ -122,14 +122,15 @@ def test_an_upgrade_passes_its_options_to_every_compile(requirements: Path) -> N
 
 @pytest.mark.parametrize("resolved", [CUDA_PINS, CPU_PINS + CUBLAS], ids=["cuda-torch", "leaked"])
 def test_a_cpu_resolution_with_cuda_wheels_keeps_a_good_cpu_lock_and_stops(
-    requirements: Path, resolved: str
+    requirements: Path, resolved: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("TORCH_CPU_INDEX_URL", "https://mirror.example/whl/cpu/")  # named, as used
     (requirements / "prod-cpu.txt").write_text(CPU_PINS)
     with pytest.raises(Stopped) as stopped:
         compile_locks(RecordingSession(resolves=resolved), requirements, PYTHON)
     assert str(stopped.value) == (
         "the CPU lock did not get the CPU build of torch (it would install nvidia-cublas); "
-        f"{requirements / 'prod-cpu.txt'} is unchanged. Make https://download.pytorch.org/whl/cpu "
+        f"{requirements / 'prod-cpu.txt'} is unchanged. Make https://mirror.example/whl/cpu "
         "reachable, or point TORCH_CPU_FIND_LINKS at a folder holding the torch +cpu wheel"
     )
     assert (requirements / "prod-cpu.txt").read_text() == CPU_PINS

@@ -18,7 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.infra.machine.sync_checks import environment_problem, machine_problem
+from {{ cookiecutter.package_name }}.infra.machine.sync_checks import (
+    environment_problem,
+    machine_problem,
+)
 from {{ cookiecutter.package_name }}.infra.machine.sync_plan import what_changes
 
 PROJECT = Path(__file__).resolve().parents[1]
