@@ -153,7 +153,7 @@ def package_lines(requirements: Path | None) -> tuple[list[str], bool]:
         return ["the locks are out of step with their .in files:", *problems], True
     # The lock target of this platform and of the build of torch installed here; a CPU machine
     # synced from a fallback CPU lock (PyPI's torch, see locks.CPU_FALLBACK_MARK) has the CUDA build.
-    cpu_fallback = locks.is_cpu_fallback(requirements / "prod-cpu.txt")
+    cpu_fallback = locks.is_cpu_fallback(requirements / locks.CPU_LOCK)
     if sys.platform == "darwin":
         target = "macos"
     elif torch.version.cuda is None or (cpu_fallback and not torch.cuda.is_available()):

@@ -24,7 +24,6 @@ from {{ cookiecutter.package_name }}.infra.machine import locks, torch_index
 LINUX_PLATFORM = "x86_64-manylinux_2_28"
 MACOS_PLATFORM = "aarch64-apple-darwin"
 MACOS_DEPLOYMENT_TARGET = "14.0"
-CPU_LOCK = "prod-cpu.txt"
 
 
 class Session(Protocol):
@@ -80,7 +79,7 @@ def compile_locks(session: Session, requirements: Path, python: str, *upgrade: s
 
 def cpu_lock_candidate(requirements: Path) -> Path:
     """Where a CPU lock is resolved, aside, before it may replace prod-cpu.txt."""
-    return requirements / f"{CPU_LOCK}.new"
+    return requirements / f"{locks.CPU_LOCK}.new"
 
 
 def resolve_cpu_lock(
@@ -125,7 +124,7 @@ def compile_cpu_lock(session: Session, requirements: Path, python: str, options:
     CPU resolution never replaces a good lock. Where the CPU build cannot be resolved and there is no
     good CPU lock, the lock falls back to prod.txt's pins (PyPI's torch runs on a CPU too), marked so.
     """
-    cpu_lock = requirements / CPU_LOCK
+    cpu_lock = requirements / locks.CPU_LOCK
     candidate, reason = resolve_cpu_lock(session, requirements, options)
     if candidate is not None:
         candidate.replace(cpu_lock)
@@ -204,7 +203,7 @@ def with_cpu_lock_moved(
     return [
         (
             cpu_lock_to_install(session, lock, python, dry_run=dry_run)
-            if lock.name == CPU_LOCK
+            if lock.name == locks.CPU_LOCK
             else lock
         )
         for lock in lock_files

@@ -25,6 +25,7 @@ from {{ cookiecutter.package_name }}.infra.machine.torch_index import is_cuda_on
 # Linux x86_64 with a CUDA GPU, Linux x86_64 without one, macOS on Apple silicon.
 TARGETS = ("gpu", "cpu", "macos")
 MACOS_LOCK = "macos-arm64.txt"
+CPU_LOCK = "prod-cpu.txt"  # prod.in with torch's CPU build
 RELOCK = "run `nox -s lock` to recompile it"
 # The first line of a CPU lock that holds PyPI's torch because the +cpu build could not be resolved
 # when it was compiled (see lock_compiling.py); such a lock pins exactly what prod.txt pins.
@@ -150,7 +151,7 @@ def sources(requirements: Path) -> dict[str, tuple[str, ...]]:
         f"{name.removesuffix('.in')}.txt": (name,) for name in names
     }
     if "prod.in" in names:
-        mapping["prod-cpu.txt"] = ("prod.in",)
+        mapping[CPU_LOCK] = ("prod.in",)
         mapping[MACOS_LOCK] = tuple(names)
     return mapping
 
@@ -176,7 +177,7 @@ def locks_for(requirements: Path, target: str) -> list[Path]:
     if target == "macos":
         chosen = [requirements / MACOS_LOCK]
     else:
-        prod = "prod.txt" if target == "gpu" else "prod-cpu.txt"
+        prod = "prod.txt" if target == "gpu" else CPU_LOCK
         chosen = [requirements / prod, requirements / "dev.txt", *feature_locks(requirements)]
     missing = [str(lock) for lock in chosen if not lock.exists()]
     if missing:
@@ -219,8 +220,8 @@ def out_of_step(requirements: Path, python: str) -> list[str]:
         unhashed = sorted(name for name, pin in locked.items() if pin.hashes == 0)
         if unhashed:
             problems.append(f"{path} pins {', '.join(unhashed)} without a hash: {RELOCK}")
-    if "prod-cpu.txt" in pins and "prod.txt" in pins:
-        problems += _cpu_lock_problems(requirements, pins["prod.txt"], pins["prod-cpu.txt"])
+    if CPU_LOCK in pins and "prod.txt" in pins:
+        problems += _cpu_lock_problems(requirements, pins["prod.txt"], pins[CPU_LOCK])
     if MACOS_LOCK in pins:
         for lock in sorted(pins.keys() - {MACOS_LOCK}):
             problems += _disagreements(
@@ -282,7 +283,7 @@ def is_cpu_fallback(lock: Path) -> bool:
 
 
 def _cpu_lock_problems(requirements: Path, gpu: dict[str, Pin], cpu: dict[str, Pin]) -> list[str]:
-    path = requirements / "prod-cpu.txt"
+    path = requirements / CPU_LOCK
     if is_cpu_fallback(path):
         differing = sorted(
             name

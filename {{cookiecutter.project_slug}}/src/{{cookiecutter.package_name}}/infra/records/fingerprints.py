@@ -75,7 +75,7 @@ class HashCache:
             self.connection = None
         self.new: list[tuple[str, int, int, int, str]] = []  # written at close, in one commit
 
-    def sha256(self, path: Path) -> tuple[str, int]:
+    def hash_and_size(self, path: Path) -> tuple[str, int]:
         """The file's sha256 and its size, from one stat."""
         stat = path.stat()
         key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
@@ -179,7 +179,7 @@ def files(*paths: str | Path) -> Fingerprint:
             found = files_under(given) if given.is_dir() else iter([given])
             for path in found:
                 name = path.relative_to(given.parent).as_posix()
-                file_hash, file_size = cache.sha256(path)
+                file_hash, file_size = cache.hash_and_size(path)
                 entries.append(f"{name}\t{file_hash}")
                 count += 1
                 size += file_size
